@@ -1,0 +1,33 @@
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+DATA_DIR ?= .recoapi/data
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: demo test serve bench eval lint clean
+
+# The virtualenv is rebuilt whenever pyproject.toml changes.
+$(VENV): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(VENV)
+
+demo: $(VENV)
+	$(BIN)/recoapi demo movielens
+
+test: $(VENV)
+	$(BIN)/python -m pytest -q
+
+serve: $(VENV)
+	$(BIN)/recoapi serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
+
+bench: $(VENV)
+	$(BIN)/python -m benchmarks.run
+
+eval: $(VENV)
+	$(BIN)/recoapi eval --dataset ml-latest-small --json EVALUATION.ml-latest-small.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache build src/*.egg-info

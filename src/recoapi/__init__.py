@@ -1,0 +1,7 @@
+"""recoapi: a self-hosted recommendation API server speaking the Crossing Minds protocol."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

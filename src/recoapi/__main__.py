@@ -1,0 +1,3 @@
+from recoapi.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,49 @@
+"""Small helpers shared by route modules."""
+
+from __future__ import annotations
+
+import base64
+import copy
+from typing import Any
+
+from recoapi.errors import WrongData
+
+
+def merge_patch(target: Any, patch: Any, *, preserve: bool = False) -> Any:
+    """RFC 7396 JSON merge patch; with ``preserve`` lists are appended instead of replaced."""
+    if not isinstance(patch, dict):
+        if preserve and isinstance(target, list) and isinstance(patch, list):
+            return target + patch
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value, preserve=preserve)
+    return result
+
+
+def page_answer(rows: list[Any], page: int, amt: int, key: str) -> dict[str, Any]:
+    """Page-numbered listing: ``rows`` holds up to amt + 1 rows to tell whether more exist."""
+    has_next = len(rows) > amt
+    return {key: rows[:amt], "has_next": has_next, "next_page": page + 1 if has_next else None}
+
+
+def encode_cursor(*parts: int) -> str:
+    text = ":".join(str(int(p)) for p in parts)
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: Any, n_parts: int) -> tuple[int, ...] | None:
+    """An opaque cursor back to its integers; None for 'from the start'."""
+    if cursor in (None, ""):
+        return None
+    try:
+        text = base64.urlsafe_b64decode(str(cursor) + "=" * (-len(str(cursor)) % 4)).decode()
+        parts = tuple(int(p) for p in text.split(":"))
+    except ValueError:
+        raise WrongData(f"'cursor' is not a cursor this server issued: {cursor!r}", field="cursor") from None
+    if len(parts) != n_parts:
+        raise WrongData(f"'cursor' is not a cursor this endpoint issued: {cursor!r}", field="cursor")
+    return parts

@@ -1,0 +1,139 @@
+"""The live state of one database in the serving process.
+
+Holds the current model and every user's current feedback in memory, so a recommendation
+never reads the store and a new rating changes the next answer at once: user profiles are
+folded in from this feedback at request time, not taken from the model.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from recoapi.engine.base import PropertyColumn, Recommender
+from recoapi.engine.profiles import build_low_rated, build_profiles
+from recoapi.store.base import InteractionsArrays, RatingsArrays
+
+LOW_RATING = 4.0  # out of 10: an item rated this low never comes back in that user's list
+MASK_CACHE_SIZE = 64
+
+
+@dataclass(frozen=True)
+class ServingModel:
+    """A trained model with what it was trained on, swapped in as a whole."""
+
+    model: Recommender
+    model_id: str
+    serial: int
+    trained: float
+    item_properties: tuple[PropertyColumn, ...]
+
+    @property
+    def n_items(self) -> int:
+        return self.model.n_items
+
+    def columns(self) -> dict[str, PropertyColumn]:
+        return {c.name: c for c in self.item_properties}
+
+
+class Feedback:
+    """Per-user ratings and interactions, updated by every write."""
+
+    def __init__(self) -> None:
+        self.ratings: dict[int, dict[int, float]] = {}
+        self.interactions: dict[int, list[tuple[int, str]]] = {}
+        self.lock = threading.Lock()
+
+    def load(self, ratings: RatingsArrays, interactions: InteractionsArrays) -> None:
+        order = np.argsort(ratings.timestamp, kind="stable")
+        with self.lock:
+            for user, item, value in zip(ratings.user[order].tolist(), ratings.item[order].tolist(),
+                                         ratings.rating[order].tolist()):
+                self.ratings.setdefault(user, {})[item] = value
+            self._add_interactions(interactions)
+
+    def add_ratings(self, ratings: RatingsArrays) -> None:
+        with self.lock:
+            for user, item, value in zip(ratings.user.tolist(), ratings.item.tolist(), ratings.rating.tolist()):
+                self.ratings.setdefault(user, {})[item] = value
+
+    def add_interactions(self, events: InteractionsArrays) -> None:
+        with self.lock:
+            self._add_interactions(events)
+
+    def _add_interactions(self, events: InteractionsArrays) -> None:
+        for user, item, kind in zip(events.subject.tolist(), events.item.tolist(), events.type.tolist()):
+            self.interactions.setdefault(int(user), []).append((item, kind))
+
+    def remove(self, user: int, item: int | None, *, interactions: bool = False) -> None:
+        with self.lock:
+            if item is None:
+                self.ratings.pop(user, None)
+            else:
+                self.ratings.get(user, {}).pop(item, None)
+            if interactions:
+                self.interactions.pop(user, None)
+
+    def knows(self, user: int) -> bool:
+        return user in self.ratings or user in self.interactions
+
+    def profile_events(self, user: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(items, ratings with NaN for interactions, interaction types) of one user."""
+        with self.lock:
+            rated = list(self.ratings.get(user, {}).items())
+            events = list(self.interactions.get(user, []))
+        items = np.array([i for i, _ in rated] + [i for i, _ in events], np.int64)
+        values = np.array([r for _, r in rated] + [np.nan] * len(events), np.float64)
+        types = np.array([None] * len(rated) + [k for _, k in events], object)
+        return items, values, types
+
+
+def profile_rows(
+    n_items: int, items: np.ndarray, ratings: np.ndarray, types: np.ndarray | None
+) -> tuple[sp.csr_matrix, np.ndarray, sp.csr_matrix]:
+    """One profile for the model from raw events: (signal row, rated items, low-rated row).
+
+    Items the model does not know (added after its training) are left out of the profile.
+    """
+    known = (items >= 0) & (items < n_items)
+    items, ratings = items[known], ratings[known]
+    types = None if types is None else types[known]
+    rows = np.zeros(len(items), np.int64)
+    has_types = types is not None and any(t is not None for t in types.tolist())
+    signal = build_profiles(n_items, rows, items, ratings=ratings,
+                            interaction_types=types if has_types else None, n_rows=1)
+    rated = np.isfinite(ratings)
+    low = build_low_rated(n_items, rows[rated], items[rated], ratings[rated], n_rows=1, threshold=LOW_RATING)
+    return signal, np.unique(items), low
+
+
+class MaskCache:
+    """Filter masks per model, keyed by the filters' canonical text (LRU)."""
+
+    def __init__(self) -> None:
+        self._masks: OrderedDict[tuple[int, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, serial: int, key: str) -> np.ndarray | None:
+        with self._lock:
+            mask = self._masks.get((serial, key))
+            if mask is not None:
+                self._masks.move_to_end((serial, key))
+            return mask
+
+    def put(self, serial: int, key: str, mask: np.ndarray) -> None:
+        with self._lock:
+            self._masks[(serial, key)] = mask
+            while len(self._masks) > MASK_CACHE_SIZE:
+                self._masks.popitem(last=False)
+
+
+def as_object_array(values: list[Any]) -> np.ndarray:
+    out = np.empty(len(values), object)
+    out[:] = values
+    return out
