@@ -6,8 +6,9 @@ pickle) rather than trusted. The client unpickles our responses without restrict
 never do the same: ``safe_unpickle`` resolves only the six numpy globals that client pickles
 use, and everything it returns is walked to enforce size, depth and dtype limits.
 
-Object arrays (dtype ``O``, also as a field of a structured array) are refused unless the
-caller passes ``allow_object=True``; only interaction bodies need them, for ``properties``.
+Object arrays (dtype ``O``) are refused, except a structured-array field named
+``properties`` (interaction bodies, ENDPOINTS.md §2.4) or when the caller passes
+``allow_object=True``. Their elements are walked like every other container.
 
 Responses in pkl are written with ``numpy.core`` module names, which numpy 1.26 and 2.x both
 load, so clients on either major version can read them.
@@ -40,8 +41,11 @@ MAX_DEPTH = 32
 MAX_NODES = 20_000_000
 _DTYPE_CODE = re.compile(r"^[<>|=]?(b1|\?|[iuf][1248]|c(8|16|32)|f16|[SUV][0-9]{1,9}|[Mm]8|O8?)$")
 _MULTIARRAY = ("numpy.core.multiarray", "numpy._core.multiarray")
-_LEAVES = (str, bytes, bytearray, int, float, bool, type(None), np.generic)
+_LEAVES = (str, bytes, bytearray, int, float, bool, type(None), np.generic, np.dtype)
 _CONTAINERS = (dict, list, tuple, set, frozenset)
+_LEAF_TYPES = {str, bytes, bytearray, int, float, bool, type(None), np.dtype} | {
+    t for t in set(np.sctypeDict.values()) if issubclass(t, np.generic) and t is not np.object_
+}
 
 
 class _NdarrayMarker:
@@ -112,27 +116,55 @@ def safe_unpickle(data: bytes, *, allow_object: bool = False) -> Any:
 
 
 def _check_tree(root: Any, allow_object: bool) -> None:
-    """Walk the result: depth, node count (no shared-reference bombs), arrays, leaf types."""
-    stack: list[tuple[Any, int]] = [(root, 0)]
-    nodes = 0
+    """Walk the result once per object: leaf types, arrays, depth and *expanded* size.
+
+    Sizes are memoized per object, so a pickle whose memo shares one list many times
+    (a "billion laughs" bomb) is measured as the tree a handler would iterate, cheaply.
+    Reference cycles are refused outright.
+    """
+    done: dict[int, tuple[int, int]] = {}  # id -> (expanded size, height)
+    active: set[int] = set()
+    stack: list[tuple[Any, int, list[Any] | None, int]] = [(root, 0, None, 0)]
     while stack:
-        obj, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise WrongData(f"the body nests deeper than {MAX_DEPTH} levels")
-        if isinstance(obj, np.ndarray):
-            children: Any = _check_array(obj, allow_object)
-        elif isinstance(obj, dict):
-            children = [*obj.keys(), *obj.values()]
-        elif isinstance(obj, _CONTAINERS):
-            children = obj
-        elif isinstance(obj, _LEAVES):
-            continue
-        else:
-            raise WrongData(f"the body contains an unsupported {type(obj).__name__} object")
-        nodes += len(children)
-        if nodes > MAX_NODES:
-            raise WrongData(f"the body holds more than {MAX_NODES} values")
-        stack.extend((child, depth + 1) for child in children if not isinstance(child, _LEAVES))
+        obj, depth, pending, leaves = stack.pop()
+        key = id(obj)
+        if pending is not None:  # all children measured
+            active.discard(key)
+            done[key] = _measure(pending, leaves, done)
+        elif key not in done and not isinstance(obj, _LEAVES):
+            if key in active:
+                raise WrongData("the body contains a reference cycle")
+            if depth >= MAX_DEPTH:
+                raise WrongData(f"the body nests deeper than {MAX_DEPTH} levels")
+            children = _children(obj, allow_object)
+            if set(map(type, children)) <= _LEAF_TYPES:  # fast path: dict/list of scalars
+                done[key] = (1 + len(children), 1 if children else 0)
+                continue
+            inner = [c for c in children if not isinstance(c, _LEAVES)]
+            active.add(key)
+            stack.append((obj, depth, inner, len(children) - len(inner)))
+            stack.extend((c, depth + 1, None, 0) for c in inner)
+
+
+def _measure(inner: list[Any], leaves: int, done: dict[int, tuple[int, int]]) -> tuple[int, int]:
+    size, height = 1 + leaves, 1 if leaves else 0
+    for child in inner:
+        child_size, child_height = done[id(child)]
+        size += child_size
+        height = max(height, child_height + 1)
+    if size > MAX_NODES:
+        raise WrongData(f"the body holds more than {MAX_NODES} values")
+    return size, height
+
+
+def _children(obj: Any, allow_object: bool) -> list[Any]:
+    if isinstance(obj, np.ndarray):
+        return _check_array(obj, allow_object)
+    if type(obj) is dict:
+        return [*obj, *obj.values()]
+    if isinstance(obj, _CONTAINERS):
+        return list(obj)
+    raise WrongData(f"the body contains an unsupported {type(obj).__name__} object")
 
 
 def _check_array(arr: np.ndarray, allow_object: bool) -> list[Any]:
@@ -141,11 +173,16 @@ def _check_array(arr: np.ndarray, allow_object: bool) -> list[Any]:
         raise WrongData(f"arrays are limited to {MAX_ARRAY_ITEMS} elements")
     if not arr.dtype.hasobject:
         return []
-    if not allow_object:
-        raise WrongData("object arrays are only accepted for interaction properties")
-    if arr.dtype.names is None:
+    names = arr.dtype.names or ()
+    fields = [name for name in names if arr.dtype[name].hasobject]
+    if not allow_object and (fields != ["properties"] or arr.dtype["properties"] != np.dtype("O")):
+        raise WrongData(
+            "object arrays are refused (only an interaction 'properties' field may be one): "
+            "send text as numpy U<n> fields"
+        )
+    if not names:
         return list(arr.ravel().tolist())
-    return [arr[name].ravel().tolist() for name in arr.dtype.names if arr.dtype[name].hasobject]
+    return [arr[name].ravel().tolist() for name in fields]
 
 
 # -- requests ---------------------------------------------------------------------------
@@ -233,14 +270,20 @@ def response_format(accept: str | None, request_format: str) -> str:
 def encode_response(obj: Any, fmt: str) -> tuple[bytes, str]:
     """Serialize a response payload; returns ``(body, content_type)``."""
     if fmt == "pkl":
-        buffer = io.BytesIO()
-        _CompatPickler(buffer, protocol=4).dump(obj)
-        return buffer.getvalue(), PKL_TYPE
+        body = pickle.dumps(obj, protocol=4)
+        if b"numpy._core" in body:  # numpy 2 names: redo with the slower renaming pickler
+            buffer = io.BytesIO()
+            _CompatPickler(buffer, protocol=4).dump(obj)
+            body = buffer.getvalue()
+        return body, PKL_TYPE
     text = json.dumps(to_jsonable(obj), allow_nan=False, separators=(",", ":"))
     return text.encode("utf-8"), JSON_TYPE
 
 
-class _CompatPickler(pickle._Pickler):  # type: ignore[name-defined,misc]
+_PurePickler: Any = pickle._Pickler
+
+
+class _CompatPickler(_PurePickler):  # type: ignore[misc]
     """Pure-Python pickler that names ``numpy.core.multiarray`` instead of ``numpy._core``.
 
     The C pickler cannot be told to write a global under another module name (it checks
@@ -284,7 +327,7 @@ def to_jsonable(obj: Any) -> Any:
 def _array_to_json(arr: np.ndarray) -> Any:
     if arr.dtype.names is not None:
         names = arr.dtype.names
-        return [to_jsonable(dict(zip(names, row))) for row in arr.tolist()]
+        return [to_jsonable(dict(zip(names, row, strict=True))) for row in arr.ravel().tolist()]
     if arr.dtype.kind in "iub" or (arr.dtype.kind == "U" and arr.ndim == 1):
         return arr.tolist()
     if arr.dtype.kind == "f" and np.isfinite(arr).all():

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -90,13 +91,15 @@ class BoundFilter:
 
 def parse_filters(raw: Any) -> list[Filter]:
     """Parse ``None``, a string, an object, or a list of strings/objects."""
-    if raw is None:
-        return []
-    if isinstance(raw, (str, dict)):
-        raw = [raw]
+    return [_parse_one(item) for item in _as_list(raw, "filters")]
+
+
+def _as_list(raw: Any, what: str) -> list[Any]:
+    if raw is None or isinstance(raw, (str, dict)):
+        return [] if raw is None else [raw]
     if not isinstance(raw, (list, tuple)):
-        raise WrongData(f"filters must be a string, an object or a list, not {raw!r}")
-    return [_parse_one(item) for item in raw]
+        raise WrongData(f"{what} must be a string, an object or a list, not {raw!r}")
+    return list(raw)
 
 
 def _parse_one(item: Any) -> Filter:
@@ -109,47 +112,45 @@ def _parse_one(item: Any) -> Filter:
 
 def _parse_string(text: str) -> Filter:
     parts = text.split(":", 2)
-    if len(parts) < 2 or not parts[0].strip():
+    if len(parts) < 2:
         raise WrongData(f"filter '{text}' must look like 'property:op' or 'property:op:value'")
-    name, op = parts[0].strip().lower(), _check_op(parts[1], text)
-    value = parts[2] if len(parts) == 3 else None
-    if op == "notempty":
-        if value:
-            raise WrongData(f"filter '{text}': notempty takes no value")
-        return Filter(name, op)
-    if value is None:
-        raise WrongData(f"filter '{text}': {op} needs a value")
-    return Filter(name, op, tuple(value.split(",")) if op in ("in", "notin") else value)
+    op = _check_op(parts[1], text)
+    value: Any = parts[2] if len(parts) == 3 else None
+    if op in ("in", "notin") and value is not None:
+        value = tuple(value.split(","))
+    return _make_filter(parts[0], op, value or None if op == "notempty" else value, f"'{text}'")
 
 
 def _parse_object(obj: dict[str, Any]) -> Filter:
-    extra = set(obj) - {"property_name", "op", "value"}
     name = obj.get("property_name")
-    if extra or not isinstance(name, str) or not name.strip() or "op" not in obj:
+    if set(obj) - {"property_name", "op", "value"} or not isinstance(name, str) or "op" not in obj:
         raise WrongData(f"filter {obj!r} needs exactly 'property_name', 'op' and maybe 'value'")
-    op = _check_op(obj["op"], obj)
-    value = obj.get("value")
+    op, value = _check_op(obj["op"], obj), obj.get("value")
     if isinstance(value, dict):
         raise WrongData(f"filter {obj!r}: advanced (object) filter values are not supported")
-    if op == "notempty":
-        if value is not None:
-            raise WrongData(f"filter {obj!r}: notempty takes no value")
-        return Filter(name.strip().lower(), op)
-    if value is None:
-        raise WrongData(f"filter {obj!r}: {op} needs a value")
-    return Filter(name.strip().lower(), op, _object_value(value, op, obj))
-
-
-def _object_value(value: Any, op: str, obj: Any) -> Any:
-    if op in ("in", "notin"):
-        if isinstance(value, str):
-            return tuple(value.split(","))
-        if isinstance(value, (list, tuple, np.ndarray)):
-            return tuple(value.tolist() if isinstance(value, np.ndarray) else value)
-        return (value,)
-    if isinstance(value, (list, tuple, np.ndarray)):
+    if op in ("in", "notin") and value is not None:
+        value = _listed(value)
+    elif isinstance(value, (list, tuple, np.ndarray)):
         raise WrongData(f"filter {obj!r}: {op} takes a single value")
-    return value
+    return _make_filter(name, op, value, repr(obj))
+
+
+def _listed(value: Any) -> tuple[Any, ...]:
+    if isinstance(value, str):
+        return tuple(value.split(","))
+    if isinstance(value, np.ndarray):
+        return tuple(value.tolist())
+    return tuple(value) if isinstance(value, (list, tuple)) else (value,)
+
+
+def _make_filter(name: str, op: str, value: Any, where: str) -> Filter:
+    if not name.strip():
+        raise WrongData(f"filter {where} must look like 'property:op' or 'property:op:value'")
+    if op == "notempty" and value is not None:
+        raise WrongData(f"filter {where}: notempty takes no value")
+    if op != "notempty" and value is None:
+        raise WrongData(f"filter {where}: {op} needs a value")
+    return Filter(name.strip().lower(), op, value)
 
 
 def _check_op(op: Any, where: Any) -> str:
@@ -210,9 +211,7 @@ def bind_filters(filters: Iterable[Filter], specs: Mapping[str, PropertySpec]) -
     for flt in filters:
         spec = specs.get(flt.property_name)
         if spec is None:
-            raise WrongData(
-                f"filter '{flt.describe()}': unknown property '{flt.property_name}'"
-            )
+            raise WrongData(f"filter '{flt.describe()}': unknown property '{flt.property_name}'")
         bound.append(flt.bind(spec))
     return bound
 
@@ -250,7 +249,7 @@ def prepare_column(
         owner = np.repeat(np.arange(n), lengths)
         return PreparedColumn(vtype.kind, True, n, lengths > 0, data, owner)
     objects = np.fromiter(values, dtype=object, count=n)
-    present = np.not_equal(objects, None)
+    present = objects != None  # noqa: E711 - elementwise comparison
     known = _to_numpy(objects[present].tolist(), vtype)
     data = np.full(n, b"", dtype=object) if vtype.kind == "bytes" else np.zeros(n, known.dtype)
     data[present] = known
@@ -265,7 +264,7 @@ def _to_numpy(values: list[Any], vtype: ValueType) -> np.ndarray:
     if vtype.kind == "bool":
         return np.array(values, dtype=bool)
     if vtype.kind == "unicode":
-        return np.array(values, dtype=str) if values else np.zeros(0, dtype="U1")
+        return np.array(values, dtype=vtype.dtype)
     return np.fromiter(values, dtype=object, count=len(values))
 
 
@@ -299,7 +298,8 @@ def _evaluate(flt: BoundFilter, column: PreparedColumn) -> np.ndarray:
     hits = _compare(column.data, flt.op, flt.values, column.kind)
     negative = flt.op in _NEGATIVE
     if not column.repeated:
-        return hits | ~column.present if negative else hits & column.present
+        scalar_hits: np.ndarray = hits | ~column.present if negative else hits & column.present
+        return scalar_hits
     assert column.owner is not None
     flagged = np.zeros(column.n_items, dtype=bool)
     flagged[column.owner[~hits if negative else hits]] = True
@@ -310,7 +310,7 @@ def _compare(data: np.ndarray, op: str, values: tuple[Any, ...], kind: str) -> n
     """Per-value outcome of one op (ignoring presence)."""
     if op == "notempty":
         if kind in ("unicode", "bytes"):
-            return np.not_equal(data, "" if kind == "unicode" else b"")
+            return np.asarray(data != ("" if kind == "unicode" else b""), dtype=bool)
         return np.ones(len(data), dtype=bool)
     if op in ("in", "notin"):
         hits = _isin(data, values)
@@ -324,24 +324,14 @@ def _compare(data: np.ndarray, op: str, values: tuple[Any, ...], kind: str) -> n
     return np.asarray(_ORDER_FUNCS[op](data, value), dtype=bool)
 
 
-_ORDER_FUNCS = {
-    "lt": lambda a, v: a < v,
-    "lte": lambda a, v: a <= v,
-    "gt": lambda a, v: a > v,
-    "gte": lambda a, v: a >= v,
-}
+_ORDER_FUNCS = {"lt": operator.lt, "lte": operator.le, "gt": operator.gt, "gte": operator.ge}
 
 
 def _isin(data: np.ndarray, values: tuple[Any, ...]) -> np.ndarray:
     if data.dtype.kind in "iu":
         info = np.iinfo(data.dtype)
         values = tuple(v for v in values if int(info.min) <= v <= int(info.max))
-        return np.isin(data, np.array(values, dtype=data.dtype))
-    if data.dtype.kind == "U":
-        return np.isin(data, np.array(values, dtype=str))
-    if data.dtype.kind == "O":
-        return np.isin(data, np.array(values, dtype=object))
-    return np.isin(data, np.array(values))
+    return np.isin(data, np.array(values, dtype=str if data.dtype.kind == "U" else data.dtype))
 
 
 def _compare_int(data: np.ndarray, op: str, value: int) -> np.ndarray:
@@ -353,17 +343,18 @@ def _compare_int(data: np.ndarray, op: str, value: int) -> np.ndarray:
         return np.full(len(data), outcome)
     scalar = data.dtype.type(value)
     if op in ("eq", "neq"):
-        return (data != scalar) if op == "neq" else (data == scalar)
+        return np.asarray((data != scalar) if op == "neq" else (data == scalar), dtype=bool)
     return np.asarray(_ORDER_FUNCS[op](data, scalar), dtype=bool)
 
 
 # -- reranking --------------------------------------------------------------------------
 
 RERANK_OPS = ("diversity",)
-_OPTION_RULES: dict[str, tuple[type, float]] = {
-    "activation_period": (int, 1),
-    "max_activation_count": (int, 0),
-    "default_malus": (float, -math.inf),
+_INT64, _FLOAT64 = parse_value_type("int64"), parse_value_type("float64")
+_OPTION_RULES = {  # name: (type, minimum)
+    "activation_period": (_INT64, 1),
+    "max_activation_count": (_INT64, 0),
+    "default_malus": (_FLOAT64, -math.inf),
 }
 
 
@@ -383,13 +374,7 @@ class Rerank:
 
 def parse_reranking(raw: Any) -> list[Rerank]:
     """Parse ``None``, a string, an object, or a list of those."""
-    if raw is None:
-        return []
-    if isinstance(raw, (str, dict)):
-        raw = [raw]
-    if not isinstance(raw, (list, tuple)):
-        raise WrongData(f"reranking must be a string, an object or a list, not {raw!r}")
-    return [_parse_rerank(item) for item in raw]
+    return [_parse_rerank(item) for item in _as_list(raw, "reranking")]
 
 
 def _parse_rerank(item: Any) -> Rerank:
@@ -400,7 +385,7 @@ def _parse_rerank(item: Any) -> Rerank:
         pairs = [t for t in tokens[3:] if t != ""]
         if len(pairs) % 2:
             raise WrongData(f"reranking '{item}': options must come as key:value pairs")
-        options = dict(zip(pairs[::2], pairs[1::2]))
+        options = dict(zip(pairs[::2], pairs[1::2], strict=True))
         weight = tokens[2] if len(tokens) > 2 and tokens[2] != "" else None
         return _make_rerank(tokens[0], tokens[1], weight, options, f"'{item}'")
     if isinstance(item, dict):
@@ -420,7 +405,7 @@ def _make_rerank(name: Any, op: Any, weight: Any, options: dict[str, Any], where
         raise WrongData(f"{label}: property_name must be a non-empty string")
     if not isinstance(op, str) or op.strip().lower() not in RERANK_OPS:
         raise WrongData(f"{label}: unknown op {op!r}; only 'diversity' is supported")
-    value = 1.0 if weight is None else _number(weight, float, label, "weight")
+    value = 1.0 if weight is None else float(_convert(weight, _FLOAT64, f"{label}: weight"))
     if not value > 0:
         raise WrongData(f"{label}: weight must be > 0")
     checked = {key: _option(key, val, label) for key, val in options.items()}
@@ -430,30 +415,11 @@ def _make_rerank(name: Any, op: Any, weight: Any, options: dict[str, Any], where
 def _option(key: Any, value: Any, label: str) -> Any:
     if key not in _OPTION_RULES:
         raise WrongData(f"{label}: unknown option {key!r}; use {', '.join(_OPTION_RULES)}")
-    kind, minimum = _OPTION_RULES[key]
-    number = _number(value, kind, label, key)
+    vtype, minimum = _OPTION_RULES[key]
+    number = _convert(value, vtype, f"{label}: option {key}")
     if number < minimum:
         raise WrongData(f"{label}: option {key} must be >= {minimum}")
     return number
-
-
-def _number(value: Any, kind: type, label: str, what: str) -> Any:
-    """An int or finite float from a number or a string."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        if kind is int:
-            if isinstance(value, float) or (isinstance(value, str) and not _INT_TEXT.match(value)):
-                raise ValueError
-            return int(value)
-        number = float(value)
-        if not math.isfinite(number):
-            raise ValueError
-        return number
-    except (TypeError, ValueError):
-        raise WrongData(f"{label}: {what} {value!r} is not a valid {kind.__name__}") from None
 
 
 def bind_reranking(reranks: Iterable[Rerank], specs: Mapping[str, PropertySpec]) -> list[Rerank]:

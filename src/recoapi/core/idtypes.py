@@ -27,13 +27,13 @@ import binascii
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
 from recoapi.errors import WrongData
 
-IdKey = Union[int, str, bytes]
+IdKey = int | str | bytes
 
 _INT_TYPES = {f"{p}int{b}": (p == "", b) for p in ("", "u") for b in (8, 16, 32, 64)}
 _SIZED = re.compile(r"^(hex|urlsafe|bytes)([0-9]{1,2})$")
@@ -290,7 +290,7 @@ class IdType:
         nonzero = codes != 0
         allowed = np.take(_TABLES[self.kind], codes) | ~nonzero
         lengths = nonzero.sum(axis=1)
-        ok = allowed.all(axis=1) & (lengths >= 1) & (lengths <= self.size)
+        ok: np.ndarray = allowed.all(axis=1) & (lengths >= 1) & (lengths <= self.size)
         ok &= (nonzero[:, :-1] >= nonzero[:, 1:]).all(axis=1)
         if self.kind == "uuid":
             ok &= lengths == 36
@@ -322,13 +322,13 @@ class IdType:
         if self.kind == "int":
             return [int(k) for k in np.asarray(keys).tolist()]
         if self.kind == "bytes":
-            return [b64_encode(bytes(k)) for k in keys]
+            return [b64_encode(bytes(k)) for k in keys]  # type: ignore[arg-type]
         return [str(k) for k in keys]
 
     def key_to_wire(self, key: IdKey, fmt: str) -> Any:
         """One id for a response, as a plain Python value."""
         if self.kind == "int":
-            return int(key)  # type: ignore[arg-type]
+            return int(key)
         if self.kind == "bytes":
             return b64_encode(bytes(key)) if fmt == "json" else bytes(key)  # type: ignore[arg-type]
         return str(key)
@@ -347,8 +347,8 @@ class IdType:
     def from_db(self, value: Any) -> IdKey:
         """Inverse of ``to_db``."""
         if self.kind == "int":
-            value = int(value)
-            return value + 2**64 if value < 0 and self.name == "uint64" else value
+            number = int(value)
+            return number + 2**64 if number < 0 and self.name == "uint64" else number
         if self.kind == "bytes":
             return bytes(value)
         return str(value)
@@ -380,4 +380,5 @@ def _fold_case(codes: np.ndarray, *, upper: bool) -> np.ndarray:
     """ASCII case folding on a code-point matrix (ids are validated ASCII by now)."""
     first, last = (ord("a"), ord("z")) if upper else (ord("A"), ord("Z"))
     flip = ((codes >= first) & (codes <= last)).astype(np.uint8) << np.uint8(5)
-    return codes ^ flip
+    folded: np.ndarray = codes ^ flip
+    return folded

@@ -39,7 +39,12 @@ _SIMPLE = {
     "float": ("float", "float32"),
     "bool": ("bool", "bool"),
 }
-_FAST_TYPES = {"int": {int}, "float": {int, float}, "bool": {bool}, "unicode": {str}}
+_FAST_TYPES: dict[str, set[type]] = {
+    "int": {int},
+    "float": {int, float},
+    "bool": {bool},
+    "unicode": {str},
+}
 _ARRAY_KINDS = {"int": "iuf", "float": "iuf", "bool": "b", "unicode": "U", "bytes": "S"}
 _LIST_KINDS = {"int": "iu", "float": "f", "bool": "b"}
 
@@ -70,8 +75,8 @@ def parse_value_type(name: Any) -> ValueType:
     if match and 1 <= int(match.group(2)) <= MAX_LEN:
         size = int(match.group(2))
         kind = match.group(1)
-        dtype = np.dtype(f"U{size}" if kind == "unicode" else f"S{size}")
-        return ValueType(f"{kind}{size}", kind, dtype, size)
+        sized = np.dtype(f"U{size}" if kind == "unicode" else f"S{size}")
+        return ValueType(f"{kind}{size}", kind, sized, size)
     raise WrongData(
         f"unknown value_type {name!r}: use int8..int64, uint8..uint64, float16/32/64, "
         f"float, bool, unicode<N> or bytes<N> (1 <= N <= {MAX_LEN})"
@@ -94,15 +99,17 @@ class ValueType:
         label = f"property '{field}'" if row is None else f"property '{field}' at row {row}"
         if isinstance(value, np.ndarray) and value.ndim == 0:
             value = value[()]
+        if isinstance(value, np.generic):  # plain Python values, also in messages
+            value = value.item()
         if value is None:
             return None
         checker = getattr(self, f"_scalar_{self.kind}")
         return checker(value, label, fmt)
 
     def _scalar_int(self, value: Any, label: str, fmt: str) -> int:
-        if isinstance(value, (float, np.floating)) and not isinstance(value, bool):
-            value = self._integral_float(float(value), label)
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        if isinstance(value, float):
+            value = self._integral_float(value, label)
+        if isinstance(value, bool) or not isinstance(value, int):
             raise WrongData(f"{label}: {value!r} is not a valid {self.name}")
         info = np.iinfo(self.dtype)
         if not int(info.min) <= int(value) <= int(info.max):
@@ -117,20 +124,20 @@ class ValueType:
         return int(value)
 
     def _scalar_float(self, value: Any, label: str, fmt: str) -> float:
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise WrongData(f"{label}: {value!r} is not a valid {self.name}")
         try:
             number = float(value)
-        except OverflowError:
-            number = math.inf
-        if isinstance(value, (float, np.floating)) and not math.isfinite(number):
+        except OverflowError:  # a Python int beyond float64
+            raise WrongData(f"{label}: {value} is out of range for {self.name}") from None
+        if not math.isfinite(number):
             raise WrongData(f"{label}: {value} is not allowed (NaN and infinity are refused)")
         if _overflows(np.array([number]), self.dtype)[0]:
             raise WrongData(f"{label}: {value} is out of range for {self.name}")
         return number
 
     def _scalar_bool(self, value: Any, label: str, fmt: str) -> bool:
-        if not isinstance(value, (bool, np.bool_)):
+        if not isinstance(value, bool):
             raise WrongData(f"{label}: {value!r} is not a boolean")
         return bool(value)
 
@@ -168,7 +175,7 @@ class ValueType:
         return self._check_list(list(values), field, fmt)
 
     def _check_list(self, values: list[Any], field: str, fmt: str) -> list[Any]:
-        fast = _FAST_TYPES.get(self.kind, {bytes} if fmt != "json" else set())
+        fast: set[type] = _FAST_TYPES.get(self.kind, {bytes} if fmt != "json" else set())
         all_types = set(map(type, values))
         types = all_types - {type(None)}
         if not types or not types <= fast:
@@ -178,14 +185,17 @@ class ValueType:
         rows = [i for i, v in enumerate(values) if v is not None]
         checked = self._check_present([values[i] for i in rows], field, fmt, rows)
         out: list[Any] = [None] * len(values)
-        for i, v in zip(rows, checked):
+        for i, v in zip(rows, checked, strict=True):
             out[i] = v
         return out
 
     def _row_by_row(
         self, values: Sequence[Any], field: str, fmt: str, rows: Sequence[int]
     ) -> list[Any]:
-        return [self.check_scalar(v, field=field, row=r, fmt=fmt) for v, r in zip(values, rows)]
+        return [
+            self.check_scalar(v, field=field, row=r, fmt=fmt)
+            for v, r in zip(values, rows, strict=True)
+        ]
 
     def _check_present(
         self, values: list[Any], field: str, fmt: str, rows: Sequence[int] | None
@@ -217,25 +227,30 @@ class ValueType:
         if bad.any():
             self._fail_at(arr, int(np.flatnonzero(bad)[0]), field, fmt, rows)
         if self.kind == "int":
-            return arr.astype(np.uint64 if self.name == "uint64" else np.int64).tolist()
-        if self.kind == "float":
-            return arr.astype(np.float64).tolist()
-        return arr.tolist()
+            arr = arr.astype(np.uint64 if self.name == "uint64" else np.int64)
+        elif self.kind == "float":
+            arr = arr.astype(np.float64)
+        values: list[Any] = arr.tolist()
+        return values
 
     def _bad_rows(self, arr: np.ndarray) -> np.ndarray:
+        bad: np.ndarray
         kind = arr.dtype.kind
         if self.kind in ("unicode", "bytes"):
             if arr.dtype.itemsize // (4 if kind == "U" else 1) <= (self.max_len or 0):
                 return np.zeros(len(arr), dtype=bool)
-            return np.char.str_len(arr) > (self.max_len or 0)
+            bad = np.char.str_len(arr) > (self.max_len or 0)
+            return bad
         if self.kind == "bool":
             return np.zeros(len(arr), dtype=bool)
         if kind == "f":
             bad = ~np.isfinite(arr)
             with np.errstate(invalid="ignore"):
                 if self.kind == "int":
-                    return bad | (np.floor(arr) != arr) | _float_outside_int(arr, self.dtype)
-                return bad | _overflows(arr, self.dtype)
+                    bad |= (np.floor(arr) != arr) | _float_outside_int(arr, self.dtype)
+                else:
+                    bad |= _overflows(arr, self.dtype)
+            return bad
         if self.kind == "int":
             return _int_outside(arr, self.dtype)
         return _overflows(arr.astype(np.float64), self.dtype)
@@ -254,7 +269,8 @@ def _overflows(arr: np.ndarray, dtype: np.dtype) -> np.ndarray:
     if dtype == np.float64:
         return np.zeros(len(arr), dtype=bool)
     with np.errstate(over="ignore"):
-        return np.isinf(arr.astype(dtype)) & np.isfinite(arr)
+        over: np.ndarray = np.isinf(arr.astype(dtype)) & np.isfinite(arr)
+    return over
 
 
 def _int_outside(arr: np.ndarray, dtype: np.dtype) -> np.ndarray:

@@ -10,6 +10,8 @@ polls. A failed run leaves the previous model serving.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import threading
 import time
 import uuid
@@ -21,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from recoapi.engine.base import PropertyColumn, TrainingData
+from recoapi.engine.models import load_model
 from recoapi.engine.training import train
 from recoapi.store.base import DatabaseRecord, Store, TaskRecord
 
@@ -145,9 +148,9 @@ class Trainer:
             data = training_data(self.store, record)
             if len(data.rating_user) == 0 and len(data.interaction_user) == 0 and not data.item_properties:
                 raise ValueError("nothing to train on: upload items, ratings or interactions first")
-            model = train(data, progress=progress)
             model_id = uuid.uuid4().hex
-            path = self._save(record, model, model_id)
+            path = self._train_elsewhere(record, data, model_id, progress)
+            model = load_model(str(path))
             self.store.save_model(record.n, model_id, type(model).__name__, str(path), time.time())
             self.on_model(record, model, model_id, time.time())
             elapsed = time.time() - start
@@ -161,16 +164,53 @@ class Trainer:
             self.store.save_task(TaskRecord(task.task_id, record.n, task_name, start, "FAILED",
                                             f"training failed: {exc}", time.time()))
 
-    def _save(self, record: DatabaseRecord, model: Any, model_id: str) -> Path:
+    def _train_elsewhere(self, record: DatabaseRecord, data: TrainingData, model_id: str,
+                         progress: Callable[[str], None]) -> Path:
+        """Train in a child process: numpy, scipy and implicit may hold the GIL for seconds,
+        and the serving process must keep answering meanwhile."""
         folder = self.models_dir / record.id
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{model_id}.npz"
-        tmp = folder / f"{model_id}.tmp.npz"
-        model.save(str(tmp))
-        tmp.replace(path)
+        parent, child = _CONTEXT.Pipe(duplex=False)
+        proc = _CONTEXT.Process(target=_train_child, args=(data, str(path), child), daemon=True,
+                                name=f"recoapi-train-{record.id[:8]}")
+        proc.start()
+        child.close()
+        try:
+            while True:
+                try:
+                    kind, message = parent.recv()
+                except EOFError:
+                    raise RuntimeError(f"the training process died (exit code {proc.join(5) or proc.exitcode})")
+                if kind == "progress":
+                    progress(message)
+                elif kind == "error":
+                    raise RuntimeError(message)
+                else:
+                    break
+        finally:
+            parent.close()
+            proc.join(timeout=30)
         for old in sorted(folder.glob("*.npz"), key=lambda p: p.stat().st_mtime)[:-KEEP_MODELS]:
             old.unlink(missing_ok=True)
         return path
+
+
+_CONTEXT = multiprocessing.get_context("spawn")
+
+
+def _train_child(data: TrainingData, path: str, conn: Any) -> None:
+    """Entry point of the training process: train, save atomically, report."""
+    try:
+        model = train(data, progress=lambda message: conn.send(("progress", message)))
+        tmp = path.replace(".npz", ".tmp.npz")
+        model.save(tmp)
+        os.replace(tmp, path)
+        conn.send(("done", path))
+    except Exception as exc:  # noqa: BLE001 - sent to the parent, which marks the task FAILED
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
 
 
 def training_data(store: Store, record: DatabaseRecord) -> TrainingData:

@@ -176,6 +176,8 @@ def _assemble(
 ) -> RatingsDataset:
     user_ids, user = _index(users, ())
     item_ids, item = _index(items, catalog)
+    keep = _latest_per_pair(user, item, np.asarray(times, dtype=np.float64), len(item_ids))
+    user, item, stars, times = user[keep], item[keep], np.asarray(stars)[keep], np.asarray(times)[keep]
     item_titles = [titles.get(i, i) for i in item_ids]
     columns = [
         PropertyColumn("year", "int16", False, [_year(t) for t in item_titles]),
@@ -204,6 +206,17 @@ def _index(values: Sequence[str], first: Iterable[str]) -> tuple[np.ndarray, np.
         position.setdefault(value, len(position))
     ids = np.array(list(position), dtype=object)
     return ids, np.array([position[v] for v in values], dtype=np.int32)
+
+
+def _latest_per_pair(
+    user: np.ndarray, item: np.ndarray, times: np.ndarray, n_items: int
+) -> np.ndarray:
+    """Event positions (in file order) keeping only the latest rating of each pair."""
+    keys = user.astype(np.int64) * max(n_items, 1) + item
+    order = np.lexsort((np.arange(len(keys)), times, keys))
+    last = np.ones(len(keys), dtype=bool)
+    last[:-1] = keys[order][1:] != keys[order][:-1]
+    return np.sort(order[last])
 
 
 def _to_ten_point(stars: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ solving for its user vector with the item factors fixed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -18,6 +19,7 @@ from threadpoolctl import threadpool_limits
 __all__ = [
     "ALSPeer",
     "BPRPeer",
+    "CHECKPOINTED",
     "EASEPeer",
     "ItemKNNPeer",
     "PEER_GRIDS",
@@ -88,84 +90,128 @@ class ItemKNNPeer:
 
 
 class EASEPeer:
-    """EASE (Steck 2019): closed-form item-item regression with a zero diagonal."""
+    """EASE (Steck 2019): closed-form item-item regression with a zero diagonal.
+
+    With ``P = (XᵀX + λI)⁻¹`` the weights are ``B = I - P / diag(P)``. When there are fewer
+    training users than items, ``P`` comes from the users' side by the Woodbury identity,
+    ``P = (I - Xᵀ(XXᵀ + λI)⁻¹X) / λ``, and ``B`` is never formed: scoring only needs
+    ``xP``. Both routes give the same model.
+    """
 
     name = "EASE"
 
     def __init__(self, l2: float = 500.0, threshold: float | None = None) -> None:
         self.l2, self.threshold = l2, threshold
-        self.active = np.zeros(0, dtype=np.int64)
-        self.weights = np.zeros((0, 0), dtype=np.float32)
         self.n_items = 0
+        self.active = np.zeros(0, dtype=np.int64)
+        self.diag = np.zeros(0)
+        self.precision: np.ndarray | None = None  # P, item side
+        self.users = np.zeros((0, 0))  # X, user side
+        self.solved = np.zeros((0, 0))  # (XXᵀ + λI)⁻¹X, user side
 
     def fit(self, ratings: sp.csr_matrix) -> None:
         x = binarize(ratings, self.threshold)
         self.n_items = x.shape[1]
-        # Items nobody rated have zero rows and columns in B: leave them out of the inverse.
+        # Items nobody rated have zero rows and columns in B: leave them out.
         self.active = np.flatnonzero(np.diff(x.tocsc().indptr))
-        gram = _dense_gram(x[:, self.active]).astype(np.float64)
-        gram[np.diag_indices_from(gram)] += self.l2
-        precision = _spd_inverse(gram)
-        weights = precision / -np.diag(precision)
-        np.fill_diagonal(weights, 0.0)
-        self.weights = weights.astype(np.float32)
+        dense = x[:, self.active].toarray().astype(np.float64)
+        if dense.shape[0] < dense.shape[1]:
+            self.users, self.precision = dense, None
+            self.solved = _spd_inverse(_add_ridge(dense @ dense.T, self.l2)) @ dense
+            self.diag = (1.0 - np.einsum("ui,ui->i", dense, self.solved)) / self.l2
+        else:
+            self.precision = _spd_inverse(_add_ridge(dense.T @ dense, self.l2))
+            self.diag = np.diag(self.precision).copy()
+
+    def _times_precision(self, x: np.ndarray) -> np.ndarray:
+        if self.precision is not None:
+            return np.asarray(x @ self.precision)
+        return np.asarray((x - (x @ self.users.T) @ self.solved) / self.l2)
 
     def score(self, profiles: sp.csr_matrix) -> np.ndarray:
-        x = binarize(profiles, self.threshold)[:, self.active]
+        x = binarize(profiles, self.threshold)[:, self.active].toarray().astype(np.float64)
         out = np.zeros((profiles.shape[0], self.n_items), dtype=np.float32)
-        out[:, self.active] = x @ self.weights
+        out[:, self.active] = x - self._times_precision(x) / self.diag
         return out
 
     def similar_items(self, item: int) -> np.ndarray:
+        """Row ``item`` of B: how much rating ``item`` raises every other item."""
         out = np.zeros(self.n_items, dtype=np.float32)
-        position = np.searchsorted(self.active, item)
+        position = int(np.searchsorted(self.active, item))
         if position < len(self.active) and self.active[position] == item:
-            out[self.active] = self.weights[position]
+            unit = np.zeros((1, len(self.active)))
+            unit[0, position] = 1.0
+            row = -self._times_precision(unit)[0] / self.diag
+            row[position] = 0.0
+            out[self.active] = row
         return out
 
 
+Callback = Callable[[int], None]
+
+
 class ALSPeer:
-    """Implicit-feedback ALS (Hu, Koren, Volinsky 2008) from the ``implicit`` library."""
+    """Implicit-feedback ALS (Hu, Koren, Volinsky 2008) from the ``implicit`` library.
+
+    A profile is folded in by the same least-squares step ALS makes for a user, with the
+    item factors fixed: ``x = (YᵀY + λI + (α-1)·Y_pᵀY_p)⁻¹ α·Y_pᵀ1`` over its items ``p``.
+    """
 
     name = "ALS"
 
     def __init__(
         self,
         factors: int = 64,
-        regularization: float = 1.0,
-        alpha: float = 10.0,
+        regularization: float = 10.0,
+        alpha: float = 5.0,
         iterations: int = 15,
         threshold: float | None = None,
         seed: int = 0,
         threads: int = 2,
     ) -> None:
-        self.params = {"factors": factors, "regularization": regularization, "alpha": alpha,
-                       "iterations": iterations}
-        self.threshold, self.seed, self.threads = threshold, seed, threads
-        self.model: Any = None
+        self.factors, self.regularization, self.alpha = factors, regularization, alpha
+        self.iterations, self.threshold, self.seed, self.threads = iterations, threshold, seed, threads
+        self.item_factors = np.zeros((0, factors))
 
-    def fit(self, ratings: sp.csr_matrix) -> None:
+    def fit(self, ratings: sp.csr_matrix, callback: Callback | None = None) -> None:
+        """``callback(n)`` runs after iteration ``n`` with ``item_factors`` current."""
         from implicit.cpu.als import AlternatingLeastSquares
+
+        def on_iteration(iteration: int, _elapsed: float, _loss: float | None) -> None:
+            self.item_factors = np.asarray(model.item_factors, dtype=np.float64)
+            if callback is not None:
+                callback(iteration + 1)
 
         # implicit runs its own threads; a threaded BLAS underneath only slows it down.
         with threadpool_limits(limits=1, user_api="blas"):
-            self.model = AlternatingLeastSquares(
-                **self.params, random_state=self.seed, num_threads=self.threads
+            model = AlternatingLeastSquares(
+                factors=self.factors,
+                regularization=self.regularization,
+                alpha=self.alpha,
+                iterations=self.iterations,
+                random_state=self.seed,
+                num_threads=self.threads,
             )
-            self.model.fit(binarize(ratings, self.threshold), show_progress=False)
+            model.fit(binarize(ratings, self.threshold), show_progress=False, callback=on_iteration)
 
     def score(self, profiles: sp.csr_matrix) -> np.ndarray:
         x = binarize(profiles, self.threshold)
-        with threadpool_limits(limits=1, user_api="blas"):
-            users = self.model.recalculate_user(np.arange(x.shape[0]), x)
-        return np.asarray(users @ self.model.item_factors.T, dtype=np.float32)
+        y = self.item_factors
+        base = y.T @ y + self.regularization * np.eye(y.shape[1])
+        users = np.zeros((x.shape[0], y.shape[1]))
+        for row in range(x.shape[0]):
+            liked = y[x.indices[x.indptr[row] : x.indptr[row + 1]]]
+            system = base + (self.alpha - 1.0) * liked.T @ liked
+            users[row] = np.linalg.solve(system, self.alpha * liked.sum(axis=0))
+        return np.asarray(users @ y.T, dtype=np.float32)
 
 
 class BPRPeer:
     """Bayesian Personalized Ranking (Rendle et al. 2009) from ``implicit``.
 
-    BPR learns no rule for unseen users, so a profile is folded in by ridge regression of
-    its binary row on the item factors (the item bias stays as learnt).
+    BPR learns no rule for unseen users, so a profile is folded in by running BPR's own
+    objective on the user vector alone (item factors and biases fixed): seeded SGD with
+    one sampled item per rated item and step.
     """
 
     name = "BPR"
@@ -173,33 +219,61 @@ class BPRPeer:
     def __init__(
         self,
         factors: int = 64,
-        learning_rate: float = 0.05,
+        learning_rate: float = 0.01,
         regularization: float = 0.01,
         iterations: int = 100,
-        fold_in_l2: float = 1.0,
+        fold_in_steps: int = 100,
+        fold_in_rate: float = 0.1,
         threshold: float | None = None,
         seed: int = 0,
     ) -> None:
-        self.params = {"factors": factors, "learning_rate": learning_rate,
-                       "regularization": regularization, "iterations": iterations}
-        self.fold_in_l2, self.threshold, self.seed = fold_in_l2, threshold, seed
-        self.item_factors = np.zeros((0, 0), dtype=np.float32)
+        self.factors, self.learning_rate, self.regularization = factors, learning_rate, regularization
+        self.iterations, self.threshold, self.seed = iterations, threshold, seed
+        self.fold_in_steps, self.fold_in_rate = fold_in_steps, fold_in_rate
+        self.item_factors = np.zeros((0, factors + 1))  # last column: item bias
 
-    def fit(self, ratings: sp.csr_matrix) -> None:
+    def fit(self, ratings: sp.csr_matrix, callback: Callback | None = None) -> None:
+        """``callback(n)`` runs after epoch ``n`` with ``item_factors`` current."""
         from implicit.cpu.bpr import BayesianPersonalizedRanking
+
+        def on_epoch(epoch: int, *_stats: Any) -> None:
+            self.item_factors = np.asarray(model.item_factors, dtype=np.float64)
+            if callback is not None:
+                callback(epoch + 1)
 
         # One thread: BPR's lock-free SGD is only reproducible when it runs alone.
         with threadpool_limits(limits=1, user_api="blas"):
-            model = BayesianPersonalizedRanking(**self.params, random_state=self.seed, num_threads=1)
-            model.fit(binarize(ratings, self.threshold), show_progress=False)
-        self.item_factors = np.asarray(model.item_factors, dtype=np.float64)
+            model = BayesianPersonalizedRanking(
+                factors=self.factors,
+                learning_rate=self.learning_rate,
+                regularization=self.regularization,
+                iterations=self.iterations,
+                random_state=self.seed,
+                num_threads=1,
+            )
+            model.fit(binarize(ratings, self.threshold), show_progress=False, callback=on_epoch)
 
     def score(self, profiles: sp.csr_matrix) -> np.ndarray:
         x = binarize(profiles, self.threshold)
-        factors, bias = self.item_factors[:, :-1], self.item_factors[:, -1]
-        system = factors.T @ factors + self.fold_in_l2 * np.eye(factors.shape[1])
-        users = np.linalg.solve(system, (x @ factors).T).T
-        return np.asarray(users @ factors.T + bias, dtype=np.float32)
+        rng = np.random.default_rng(self.seed)
+        users = np.zeros((x.shape[0], self.item_factors.shape[1]))
+        for row in range(x.shape[0]):
+            users[row] = self._fold_in(x.indices[x.indptr[row] : x.indptr[row + 1]], rng)
+        return np.asarray(users @ self.item_factors.T, dtype=np.float32)
+
+    def _fold_in(self, positives: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A user vector whose last entry is the constant 1 that multiplies item biases."""
+        user = np.zeros(self.item_factors.shape[1])
+        user[-1] = 1.0
+        if len(positives) == 0:
+            return user
+        for _ in range(self.fold_in_steps):
+            negatives = rng.integers(0, len(self.item_factors), len(positives))
+            diff = self.item_factors[positives] - self.item_factors[negatives]
+            weight = 1.0 / (1.0 + np.exp(diff @ user))  # sigmoid(-margin)
+            gradient = (weight[:, None] * diff[:, :-1]).mean(axis=0)
+            user[:-1] += self.fold_in_rate * (gradient - self.regularization * user[:-1])
+        return user
 
 
 PEERS: dict[str, type] = {
@@ -210,27 +284,27 @@ PEERS: dict[str, type] = {
     "BPR": BPRPeer,
 }
 
-# Small grids so that tuning all peers on ml-latest-small fits in a few minutes on 2 cores.
+# Small grids so that tuning every peer on ml-latest-small takes a few minutes on 2 cores.
+# For the factor models ("CHECKPOINTED") the iteration counts are checkpoints of one fit.
 PEER_GRIDS: dict[str, dict[str, list[Any]]] = {
     "popularity": {"threshold": [None, 7.0]},
-    "item-kNN": {"threshold": [None, 7.0], "k": [50, 200, 1000], "shrink": [0.0, 25.0]},
-    "EASE": {"threshold": [None, 7.0], "l2": [30.0, 100.0, 300.0, 1000.0]},
+    "item-kNN": {"threshold": [None, 7.0], "k": [50, 200], "shrink": [0.0, 25.0]},
+    "EASE": {"threshold": [None, 7.0], "l2": [30.0, 100.0, 200.0, 400.0, 1000.0]},
     "ALS": {
         "threshold": [None, 7.0],
         "factors": [64, 128],
-        "regularization": [1.0, 10.0],
-        "alpha": [5.0, 20.0],
-        "iterations": [15],
+        "regularization": [3.0, 10.0, 30.0],
+        "alpha": [2.0, 5.0],
+        "iterations": [5, 10, 20],
     },
     "BPR": {
-        "threshold": [7.0],
+        "threshold": [None, 7.0],
         "factors": [64, 128],
-        "learning_rate": [0.01, 0.05],
-        "regularization": [0.01],
-        "iterations": [100, 300],
-        "fold_in_l2": [1.0],
+        "learning_rate": [0.01, 0.03],
+        "iterations": [50, 100, 200],
     },
 }
+CHECKPOINTED = frozenset({"ALS", "BPR"})
 
 
 def make_peer(name: str, **params: Any) -> Peer:
@@ -246,6 +320,11 @@ def _dense_gram(x: sp.csr_matrix) -> np.ndarray:
     """``XᵀX`` through dense BLAS: faster than a sparse product once items co-occur a lot."""
     dense = x.toarray().astype(np.float32)
     return dense.T @ dense
+
+
+def _add_ridge(matrix: np.ndarray, l2: float) -> np.ndarray:
+    matrix[np.diag_indices_from(matrix)] += l2
+    return matrix
 
 
 def _spd_inverse(matrix: np.ndarray) -> np.ndarray:
