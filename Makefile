@@ -24,7 +24,7 @@ serve: $(VENV)
 	$(BIN)/recoapi serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
 
 bench: $(VENV)
-	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.run --markdown BENCHMARKS.md
 
 eval: $(VENV)
 	$(BIN)/recoapi eval --dataset ml-latest-small --json EVALUATION.ml-latest-small.json

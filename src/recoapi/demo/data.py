@@ -17,6 +17,7 @@ import re
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,11 +72,13 @@ def is_dataset(folder: Path) -> bool:
     return all((folder / name).is_file() for name in FILES)
 
 
-def locate(data: str | Path | None = None, *, url: str = GROUPLENS_URL, progress: bool = True) -> Path:
+def locate(data: str | Path | None = None, *, url: str = GROUPLENS_URL, progress: bool = True,
+           search: Sequence[Path] | None = None) -> Path:
     """The folder holding movies.csv, ratings.csv and tags.csv.
 
-    ``data`` (a folder, or a downloaded ``.zip``) wins; otherwise the local copies of
-    ``local_candidates`` are tried, and as a last resort the archive is downloaded.
+    ``data`` (a folder, or a downloaded ``.zip``) wins; otherwise the folders in ``search``
+    (default ``local_candidates()``) are tried, and as a last resort the archive is
+    downloaded from ``url`` into ``cache_dir()``.
     """
     if data is not None:
         path = Path(data).expanduser()
@@ -84,7 +87,7 @@ def locate(data: str | Path | None = None, *, url: str = GROUPLENS_URL, progress
         if is_dataset(path) or is_dataset(path / NAME):
             return path if is_dataset(path) else path / NAME
         raise DatasetError(f"{path} does not hold {', '.join(FILES)} (or a {NAME}.zip)")
-    for folder in local_candidates():
+    for folder in local_candidates() if search is None else search:
         if is_dataset(folder):
             return folder
     return download(url, cache_dir(), progress=progress)

@@ -294,14 +294,14 @@ PEER_GRIDS: dict[str, dict[str, list[Any]]] = {
         "threshold": [None, 7.0],
         "factors": [64, 128],
         "regularization": [3.0, 10.0, 30.0],
-        "alpha": [2.0, 5.0],
+        "alpha": [1.0, 2.0, 5.0],
         "iterations": [5, 10, 20],
     },
     "BPR": {
         "threshold": [None, 7.0],
-        "factors": [64, 128],
+        "factors": [64],
         "learning_rate": [0.01, 0.03],
-        "iterations": [50, 100, 200],
+        "iterations": [100, 200, 400],
     },
 }
 CHECKPOINTED = frozenset({"ALS", "BPR"})
