@@ -276,8 +276,21 @@ def encode_response(obj: Any, fmt: str) -> tuple[bytes, str]:
             _CompatPickler(buffer, protocol=4).dump(obj)
             body = buffer.getvalue()
         return body, PKL_TYPE
-    text = json.dumps(to_jsonable(obj), allow_nan=False, separators=(",", ":"))
+    try:  # fast path: json calls _json_default only for the values it cannot encode
+        text = json.dumps(obj, allow_nan=False, separators=(",", ":"), default=_json_default)
+    except (TypeError, ValueError):  # NaN, numpy or bytes dict keys: convert everything first
+        text = json.dumps(to_jsonable(obj), allow_nan=False, separators=(",", ":"))
     return text.encode("utf-8"), JSON_TYPE
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return _array_to_json(value)
+    if isinstance(value, np.generic):
+        return to_jsonable(value.item())
+    if isinstance(value, (bytes, bytearray)):
+        return b64_encode(bytes(value))
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
 
 
 _PurePickler: Any = pickle._Pickler

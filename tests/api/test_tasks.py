@@ -1,0 +1,66 @@
+"""Background training as tasks: trigger, poll, duplicate runs, failures, model listing."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from conftest import ROOT_EMAIL, ROOT_PASSWORD
+from xminds.api.exceptions import DuplicatedError, WrongData
+
+
+def fresh(server: Any) -> Any:
+    from xminds.api.client import CrossingMindsApiClient
+
+    client = CrossingMindsApiClient(serializer="json", host=server.url)
+    client.login_individual(ROOT_EMAIL, ROOT_PASSWORD)
+    db = client.create_database(f"tasks-{uuid.uuid4().hex[:8]}", "tasks", "uint32", "uint32")
+    client.login_individual(ROOT_EMAIL, ROOT_PASSWORD, db_id=db["id"])
+    return client
+
+
+def small_data(client: Any) -> None:
+    rows = [{"user_id": u, "item_id": i, "rating": 2.0 + (u * i) % 9, "timestamp": 1.6e9}
+            for u in range(1, 21) for i in range(1, 16) if (u + i) % 3]
+    client.create_or_update_ratings_bulk(rows)
+
+
+def test_training_starts_by_itself_and_is_listed_as_a_task(server: Any) -> None:
+    client = fresh(server)
+    assert client.status()["status"] == "pending"
+    small_data(client)
+    client.wait_until_ready(timeout=120, sleep=0.3)
+    tasks = client.get_background_tasks("ml_model_retrain")["tasks"]
+    assert tasks and tasks[0]["status"] == "COMPLETED" and "trained on" in tasks[0]["progress"]
+    assert isinstance(tasks[0]["start_time"], float)
+    models = client.list_trained_models()["trained_models"]
+    assert models and models[0]["algorithm"]
+
+
+def test_trigger_and_wait_then_duplicate_trigger(server: Any) -> None:
+    client = fresh(server)
+    small_data(client)
+    client.wait_until_ready(timeout=120, sleep=0.3)
+    client.trigger_and_wait_background_task("ml_model_retrain", timeout=120, sleep=0.3)
+    task_id = client.trigger_background_task("ml_model_retrain")["task_id"]
+    with pytest.raises(DuplicatedError) as duplicated:
+        client.trigger_background_task("ml_model_retrain")
+    assert duplicated.value.data["name"] == "TASK_ALREADY_RUNNING"
+    assert client.wait_for_background_task("ml_model_retrain", timeout=120, sleep=0.3,
+                                           filtr=lambda t: t["task_id"] == task_id)
+    statuses = [t["status"] for t in client.get_background_tasks("ml_model_retrain")["tasks"]]
+    assert statuses.count("COMPLETED") >= 3
+
+
+def test_training_without_data_fails_with_its_reason(server: Any) -> None:
+    client = fresh(server)
+    with pytest.raises(RuntimeError, match="nothing to train on"):
+        client.trigger_and_wait_background_task("ml_model_retrain", timeout=60, sleep=0.3)
+    assert client.status()["status"] == "pending"
+
+
+def test_unknown_task_name_is_wrong_data(server: Any) -> None:
+    client = fresh(server)
+    with pytest.raises(WrongData):
+        client.trigger_background_task("mine_bitcoins")
