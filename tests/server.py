@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -29,6 +30,7 @@ class ServerProcess:
         self.extra_env = extra_env or {}
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        self._log_handle: Any = None
         self.log_path = data_dir / "server.log"
 
     @property
@@ -39,7 +41,7 @@ class ServerProcess:
         env = {**os.environ, "RECOAPI_ROOT_EMAIL": ROOT_EMAIL, "RECOAPI_ROOT_PASSWORD": ROOT_PASSWORD,
                "RECOAPI_TRAIN_DEBOUNCE": str(self.debounce), **self.extra_env}
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
+        log = self._log_handle = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "recoapi", "--log-level", "warning", "serve", "--host", "127.0.0.1",
              "--port", str(self.port), "--data-dir", str(self.data_dir)],
@@ -66,6 +68,9 @@ class ServerProcess:
             self.proc.kill()
             self.proc.wait()
         self.proc = None
+        if self._log_handle is not None:
+            self._log_handle.close()
+            self._log_handle = None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

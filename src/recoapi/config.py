@@ -56,5 +56,8 @@ def settings_from_env(data_dir: str | Path, secret_key: str | None = None, **ove
     debounce = os.environ.get("RECOAPI_TRAIN_DEBOUNCE")
     if debounce:
         values["train_debounce_seconds"] = float(debounce)
+    token_seconds = os.environ.get("RECOAPI_ACCESS_TOKEN_SECONDS")
+    if token_seconds:
+        values["access_token_seconds"] = int(token_seconds)
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(data_dir=data_dir, secret_key=secret, **values)  # type: ignore[arg-type]

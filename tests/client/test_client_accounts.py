@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import pytest
 from clientkit import connect
-from server import ROOT_EMAIL, ROOT_PASSWORD, ServerProcess
 
 from recoapi.client import (
     AUTO_FRONTEND_ID,
@@ -20,6 +19,7 @@ from recoapi.client import (
     RefreshTokenExpired,
 )
 from recoapi.demo.embedded import EmbeddedServer
+from server import ROOT_EMAIL, ROOT_PASSWORD, ServerProcess
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,9 @@ def test_login_by_database_name_and_root_login(server: ServerProcess) -> None:
     client = connect(server.url)
     name = client.get_database()["name"]
     fresh = RecoClient(server.url, progress=False)
-    assert fresh.login_individual(ROOT_EMAIL, ROOT_PASSWORD, db_name=name)["database"]["name"] == name
+    assert (
+        fresh.login_individual(ROOT_EMAIL, ROOT_PASSWORD, db_name=name)["database"]["name"] == name
+    )
     root = fresh.login_root(ROOT_EMAIL, ROOT_PASSWORD)
     assert root["token"] and fresh.database is None and fresh.refresh_token is None
 
@@ -74,7 +76,8 @@ def test_set_jwt_token_learns_the_database_on_first_use(server: ServerProcess) -
     other.set_jwt_token(client.jwt_token or "")
     assert other.database is None
     other.create_or_update_rating(7, 8, 9.0)  # needs the id types: asks login/jwt/
-    assert other.database is not None and other.database["id"] == client.database["id"]  # type: ignore[index]
+    learned, bound = other.database, client.database
+    assert learned is not None and bound is not None and learned["id"] == bound["id"]
 
 
 def test_expired_token_is_refreshed_and_the_call_repeated(short_tokens: EmbeddedServer) -> None:
@@ -86,8 +89,12 @@ def test_expired_token_is_refreshed_and_the_call_repeated(short_tokens: Embedded
 
 
 def test_expired_token_without_auto_refresh_raises(short_tokens: EmbeddedServer) -> None:
-    client = connect(short_tokens.url, email=short_tokens.email, password=short_tokens.password,
-                     auto_refresh_token=False)
+    client = connect(
+        short_tokens.url,
+        email=short_tokens.email,
+        password=short_tokens.password,
+        auto_refresh_token=False,
+    )
     time.sleep(2.1)
     with pytest.raises(JwtTokenExpired) as info:
         client.status()
@@ -106,7 +113,9 @@ def test_expired_token_with_a_dead_refresh_token(short_tokens: EmbeddedServer) -
 def test_individual_accounts(server: ServerProcess) -> None:
     client = connect(server.url)
     email = f"ada-{uuid.uuid4().hex[:6]}@example.com"
-    assert client.create_individual_account(email, "a long password", first_name="Ada", role="backend")["id"]
+    assert client.create_individual_account(
+        email, "a long password", first_name="Ada", role="backend"
+    )["id"]
     listed = client.list_accounts()["individual_accounts"]
     assert any(a["email"] == email and a["first_name"] == "Ada" for a in listed)
     client.partial_update_individual_account(email, password="another long password", last_name="L")
@@ -155,7 +164,10 @@ def test_databases(server: ServerProcess) -> None:
     assert db["item_id_type"] == "uint32" and db["session_id_type"] == "uuid"
     assert "counters" in db
     client.partial_update_database(description="new words", metadata={"k": 1})
-    assert client.partial_update_database_preview(metadata={"k": 2})["metadata_new"]["metadata"]["k"] == 2
+    assert (
+        client.partial_update_database_preview(metadata={"k": 2})["metadata_new"]["metadata"]["k"]
+        == 2
+    )
     db = client.get_database()
     assert db["description"] == "new words" and db["metadata"] == {"k": 1}
     listed = client.get_all_databases(amt=64)

@@ -5,18 +5,24 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from clientkit import RATINGS_DTYPE, as_dicts, block_ratings, connect
+
+from recoapi.client import NotFoundError, WrongData
 from server import ServerProcess
 
-from recoapi.client import NotFoundError, ServerError, WrongData
-
-INTERACTIONS_DTYPE = [("user_id", "<u4"), ("item_id", "<u4"), ("interaction_type", "<U16"),
-                      ("timestamp", "<f8")]
+INTERACTIONS_DTYPE = [
+    ("user_id", "<u4"),
+    ("item_id", "<u4"),
+    ("interaction_type", "<U16"),
+    ("timestamp", "<f8"),
+]
 
 
 def test_ratings_bulk_round_trip(server: ServerProcess, serializer: str) -> None:
     client = connect(server.url, serializer)
     ratings = block_ratings(n_users=12, n_items=10)
-    client.create_or_update_ratings_bulk(ratings, chunk_size=16)  # several chunks, sent back to back
+    client.create_or_update_ratings_bulk(
+        ratings, chunk_size=16
+    )  # several chunks, sent back to back
     got, cursor = [], None
     while True:
         page = client.list_ratings(amt=25, cursor=cursor)
@@ -32,8 +38,13 @@ def test_ratings_bulk_round_trip(server: ServerProcess, serializer: str) -> None
 def test_ratings_as_dicts_and_per_user(server: ServerProcess, serializer: str) -> None:
     client = connect(server.url, serializer)
     client.create_or_update_ratings_bulk(as_dicts(block_ratings(n_users=2, n_items=4)))
-    client.create_or_update_user_ratings_bulk(9, [{"item_id": 1, "rating": 3.0, "timestamp": 1.7e9},
-                                                  {"item_id": 2, "rating": 4.5, "timestamp": 1.7e9}])
+    client.create_or_update_user_ratings_bulk(
+        9,
+        [
+            {"item_id": 1, "rating": 3.0, "timestamp": 1.7e9},
+            {"item_id": 2, "rating": 4.5, "timestamp": 1.7e9},
+        ],
+    )
     client.create_or_update_rating(9, 3, 10, timestamp=1.7e9)
     client.create_or_update_rating(9, 1, 6.0)  # overwrite
     mine = client.list_user_ratings(9)
@@ -70,18 +81,35 @@ def test_rating_deletion_and_errors(server: ServerProcess, serializer: str) -> N
 
 def test_interactions_round_trip(server: ServerProcess, serializer: str) -> None:
     client = connect(server.url, serializer)
-    events = np.array([(1, 10, "view", 1.6e9), (1, 11, "like", 1.6e9 + 1), (2, 10, "view", 1.6e9 + 2)],
-                      dtype=INTERACTIONS_DTYPE)
+    events = np.array(
+        [(1, 10, "view", 1.6e9), (1, 11, "like", 1.6e9 + 1), (2, 10, "view", 1.6e9 + 2)],
+        dtype=INTERACTIONS_DTYPE,
+    )
     assert client.create_interactions_bulk(events, chunk_size=2) == {"warnings": []}
     client.create_interaction(2, 12, "addToCart", timestamp=1.6e9 + 3, properties={"price": 9.5})
-    client.create_user_interactions_bulk(3, [{"item_id": 10, "interaction_type": "view", "timestamp": 1.6e9}])
+    client.create_user_interactions_bulk(
+        3, [{"item_id": 10, "interaction_type": "view", "timestamp": 1.6e9}]
+    )
     listed = client.list_interactions(amt=10)["interactions"]
-    assert listed.dtype.names == ("user_id", "item_id", "interaction_type", "timestamp", "properties")
+    assert listed.dtype.names == (
+        "user_id",
+        "item_id",
+        "interaction_type",
+        "timestamp",
+        "properties",
+    )
     assert listed.dtype["user_id"] == np.uint32
     assert sorted(listed[["user_id", "item_id", "interaction_type"]].tolist()) == [
-        (1, 10, "view"), (1, 11, "like"), (2, 10, "view"), (2, 12, "addToCart"), (3, 10, "view")]
+        (1, 10, "view"),
+        (1, 11, "like"),
+        (2, 10, "view"),
+        (2, 12, "addToCart"),
+        (3, 10, "view"),
+    ]
     assert [p for p in listed["properties"].tolist() if p] == [{"price": 9.5}]
-    window = client.list_interactions(start_timestamp=1.6e9 + 1, end_timestamp=1.6e9 + 2.5)["interactions"]
+    window = client.list_interactions(start_timestamp=1.6e9 + 1, end_timestamp=1.6e9 + 2.5)[
+        "interactions"
+    ]
     assert sorted(window["item_id"].tolist()) == [10, 11]
     likes = client.list_user_interactions(1, interaction_types=["like"])["interactions"]
     assert likes["item_id"].tolist() == [11] and "user_id" not in (likes.dtype.names or ())
@@ -93,11 +121,19 @@ def test_sessions(server: ServerProcess, serializer: str) -> None:
     client = connect(server.url, serializer, id_types=("uint32", "uint32", "uuid"))
     session = "0f8fad5b-d9cb-469f-a165-70867728950e"
     client.create_session_interaction(session, 10, "view", timestamp=1.6e9)
-    rows = np.array([(10 + i, "view", 1.6e9 + i) for i in range(1, 3)],
-                    dtype=[("item_id", "<u4"), ("interaction_type", "<U8"), ("timestamp", "<f8")])
+    rows = np.array(
+        [(10 + i, "view", 1.6e9 + i) for i in range(1, 3)],
+        dtype=[("item_id", "<u4"), ("interaction_type", "<U8"), ("timestamp", "<f8")],
+    )
     client.create_session_interactions_bulk(session, rows)
-    other = [{"session_id": "1f8fad5b-d9cb-469f-a165-70867728950e", "item_id": 10, "interaction_type": "view",
-              "timestamp": 1.6e9}]
+    other = [
+        {
+            "session_id": "1f8fad5b-d9cb-469f-a165-70867728950e",
+            "item_id": 10,
+            "interaction_type": "view",
+            "timestamp": 1.6e9,
+        }
+    ]
     client.create_sessions_interactions_bulk(other)
     mine = client.list_session_interactions(session)["interactions"]
     assert sorted(mine["item_id"].tolist()) == [10, 11, 12]
@@ -105,9 +141,6 @@ def test_sessions(server: ServerProcess, serializer: str) -> None:
     assert everything.dtype["session_id"] == np.dtype("U36") and len(everything) == 4
 
 
-# Server bug: resolved_sessions is a WITHOUT ROWID table but store/_sqlite_data.py
-# page_resolved_sessions selects and orders by rowid -> 500 "no such column: rowid".
-@pytest.mark.xfail(raises=ServerError, reason="server: page_resolved_sessions uses rowid of a WITHOUT ROWID table")
 def test_resolved_sessions(server: ServerProcess, serializer: str) -> None:
     client = connect(server.url, serializer, id_types=("uint32", "uint32", "uuid"))
     session = "0f8fad5b-d9cb-469f-a165-70867728950e"

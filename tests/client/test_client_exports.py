@@ -1,4 +1,4 @@
-"""The public surface of ``recoapi.client``: exact ``__all__``, xminds compatibility, no server imports."""
+"""The public surface of ``recoapi.client``: exact ``__all__``, xminds names, no server imports."""
 
 from __future__ import annotations
 
@@ -12,14 +12,41 @@ import recoapi.client
 from recoapi.client import CrossingMindsApiClient, RecoClient, XMindsError
 
 EXPECTED = {
-    "AUTO_FRONTEND_ID", "DEFAULT_HOST", "AuthError", "ConnectionFailed", "CrossingMindsApiClient",
-    "DuplicatedError", "ForbiddenError", "JwtTokenExpired", "MethodNotAllowed", "NotFoundError",
-    "RecoClient", "RefreshTokenExpired", "RequestError", "RetryPolicy", "ServerError", "ServerUnavailable",
-    "TooManyRequests", "WrongData", "XMindsError",
+    "AUTO_FRONTEND_ID",
+    "DEFAULT_HOST",
+    "AuthError",
+    "ConnectionFailed",
+    "CrossingMindsApiClient",
+    "DuplicatedError",
+    "ForbiddenError",
+    "JwtTokenExpired",
+    "MethodNotAllowed",
+    "NotFoundError",
+    "RecoClient",
+    "RefreshTokenExpired",
+    "RequestError",
+    "RetryPolicy",
+    "ServerError",
+    "ServerUnavailable",
+    "TooManyRequests",
+    "WrongData",
+    "XMindsError",
 }
-XMINDS_ERRORS = ("XMindsError", "ServerError", "ServerUnavailable", "TooManyRequests", "AuthError",
-                 "JwtTokenExpired", "RefreshTokenExpired", "RequestError", "WrongData", "DuplicatedError",
-                 "ForbiddenError", "NotFoundError", "MethodNotAllowed")
+XMINDS_ERRORS = (
+    "XMindsError",
+    "ServerError",
+    "ServerUnavailable",
+    "TooManyRequests",
+    "AuthError",
+    "JwtTokenExpired",
+    "RefreshTokenExpired",
+    "RequestError",
+    "WrongData",
+    "DuplicatedError",
+    "ForbiddenError",
+    "NotFoundError",
+    "MethodNotAllowed",
+)
 
 
 def test_all_is_exact() -> None:
@@ -37,10 +64,12 @@ def test_alias_is_the_same_class() -> None:
 
 
 def test_import_needs_no_server_dependency() -> None:
-    code = ("import sys, recoapi.client; "
-            "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('scipy', 'uvicorn', 'jwt', 'argon2', 'implicit', 'requests', 'xminds') "
-            "or (m.startswith('recoapi.') and not m.startswith('recoapi.client'))); print(bad)")
+    code = (
+        "import sys, recoapi.client; "
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('scipy', 'uvicorn', 'jwt', 'argon2', 'implicit', 'requests', 'xminds') "
+        "or (m.startswith('recoapi.') and not m.startswith('recoapi.client'))); print(bad)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -58,8 +87,11 @@ def test_error_classes_match_xminds(name: str) -> None:
 def _reference_methods() -> dict[str, inspect.Signature]:
     from xminds.api.client import CrossingMindsApiClient as Reference
 
-    return {name: inspect.signature(fn) for name, fn in vars(Reference).items()
-            if callable(fn) and not name.startswith("_") and name not in ("escape_url",)}
+    return {
+        name: inspect.signature(fn)
+        for name, fn in vars(Reference).items()
+        if callable(fn) and not name.startswith("_") and name not in ("escape_url",)
+    }
 
 
 def test_every_reference_method_exists_with_its_arguments() -> None:

@@ -1,15 +1,17 @@
-"""Progress bars for uploads and waits: shown on stderr by default, silent with ``progress=False``."""
+"""Progress bars for uploads and waits: on stderr by default, silent with ``progress=False``."""
 
 from __future__ import annotations
 
 import pytest
 from clientkit import block_ratings, connect
+
 from server import ServerProcess
 
 
 @pytest.mark.parametrize("progress", [True, False])
-def test_progress_bars_can_be_switched_off(server: ServerProcess, capsys: pytest.CaptureFixture[str],
-                                           progress: bool) -> None:
+def test_progress_bars_can_be_switched_off(
+    server: ServerProcess, capsys: pytest.CaptureFixture[str], progress: bool
+) -> None:
     client = connect(server.url, "pkl", progress=progress)
     capsys.readouterr()
     client.create_or_update_ratings_bulk(block_ratings(), chunk_size=100)
@@ -22,7 +24,9 @@ def test_progress_bars_can_be_switched_off(server: ServerProcess, capsys: pytest
         assert err == ""
 
 
-def test_single_chunk_uploads_show_no_bar(server: ServerProcess, capsys: pytest.CaptureFixture[str]) -> None:
+def test_single_chunk_uploads_show_no_bar(
+    server: ServerProcess, capsys: pytest.CaptureFixture[str]
+) -> None:
     client = connect(server.url, progress=True)
     capsys.readouterr()
     client.create_or_update_ratings_bulk(block_ratings(n_users=2, n_items=4))

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 from clientkit import block_ratings, connect
-from server import ROOT_EMAIL, ROOT_PASSWORD, ServerProcess
 
 from recoapi.client import NotFoundError, RecoClient, ServerError, ServerUnavailable, WrongData
+from server import ROOT_EMAIL, ROOT_PASSWORD, ServerProcess
 
 DRAMAS, COMEDIES = set(range(1, 11)), set(range(11, 21))
 
@@ -25,9 +25,13 @@ def trained(server: ServerProcess) -> Iterator[dict[str, RecoClient]]:
     client = connect(server.url, "pkl")
     client.create_item_property("year", "int16")
     client.create_item_property("genres", "unicode18", repeated=True)
-    items = np.array([(i, 1980 + i) for i in range(1, 21)], dtype=[("item_id", "<u4"), ("year", "<i2")])
-    genres = np.array([(i - 1, "Drama" if i in DRAMAS else "Comedy") for i in range(1, 21)],
-                      dtype=[("item_index", "<u4"), ("value_id", "<U18")])
+    items = np.array(
+        [(i, 1980 + i) for i in range(1, 21)], dtype=[("item_id", "<u4"), ("year", "<i2")]
+    )
+    genres = np.array(
+        [(i - 1, "Drama" if i in DRAMAS else "Comedy") for i in range(1, 21)],
+        dtype=[("item_index", "<u4"), ("value_id", "<U18")],
+    )
     client.create_or_update_items_bulk(items, {"genres": genres})
     client.create_or_update_ratings_bulk(block_ratings())
     client.wait_until_ready(timeout=120, sleep=0.2)
@@ -68,14 +72,25 @@ def test_item_to_items(trained: dict[str, RecoClient], serializer: str) -> None:
 
 def test_filters_and_reranking(trained: dict[str, RecoClient], serializer: str) -> None:
     client = trained[serializer]
-    assert set(_ids(client.get_reco_item_to_items(1, amt=5, filters=["genres:eq:Comedy"]))) <= COMEDIES
+    assert (
+        set(_ids(client.get_reco_item_to_items(1, amt=5, filters=["genres:eq:Comedy"]))) <= COMEDIES
+    )
     rule = {"property_name": "year", "op": "gt", "value": 1995}
     assert all(i > 15 for i in _ids(client.get_reco_item_to_items(1, amt=5, filters=[rule])))
-    mixed = client.get_reco_item_to_items(1, amt=6, reranking=[{"property_name": "genres", "op": "diversity",
-                                                                "weight": 1.0}])
+    mixed = client.get_reco_item_to_items(
+        1, amt=6, reranking=[{"property_name": "genres", "op": "diversity", "weight": 1.0}]
+    )
     assert len(_ids(mixed)) == 6
-    assert set(_ids(client.get_reco_user_to_items(1, amt=4, filters=[{"property_name": "genres", "op": "in",
-                                                                       "value": ["Comedy"]}]))) <= COMEDIES
+    assert (
+        set(
+            _ids(
+                client.get_reco_user_to_items(
+                    1, amt=4, filters=[{"property_name": "genres", "op": "in", "value": ["Comedy"]}]
+                )
+            )
+        )
+        <= COMEDIES
+    )
 
 
 def test_user_to_items(trained: dict[str, RecoClient], serializer: str) -> None:
@@ -94,8 +109,10 @@ def test_session_to_items(trained: dict[str, RecoClient], serializer: str) -> No
     assert set(from_mapping) <= COMEDIES - {11, 12, 13}
     rows = [{"item_id": 2, "rating": 10.0}, {"item_id": 3, "rating": 9.0}]
     assert set(_ids(client.get_reco_session_to_items(rows, amt=3))) <= DRAMAS
-    events = [{"item_id": 14, "interaction_type": "view", "timestamp": 1.6e9},
-              {"item_id": 15, "interaction_type": "view", "timestamp": 1.6e9}]
+    events = [
+        {"item_id": 14, "interaction_type": "view", "timestamp": 1.6e9},
+        {"item_id": 15, "interaction_type": "view", "timestamp": 1.6e9},
+    ]
     assert _ids(client.get_reco_session_to_items(interactions=events, amt=3))
     with pytest.raises(WrongData):
         client.get_reco_session_to_items(rows, interactions=events)
@@ -119,7 +136,9 @@ def test_item_property_recommendations(trained: dict[str, RecoClient], serialize
     client = trained[serializer]
     values = client.get_reco_user_to_item_properties(1, "genres", amt=2)["properties"]
     assert isinstance(values, np.ndarray) and values[0] == "Drama"
-    values = client.get_reco_session_to_item_properties("genres", ratings={12: 10.0, 13: 10.0}, amt=1)
+    values = client.get_reco_session_to_item_properties(
+        "genres", ratings={12: 10.0, 13: 10.0}, amt=1
+    )
     assert values["properties"].tolist() == ["Comedy"]
 
 
@@ -128,7 +147,9 @@ def test_scenarios(trained: dict[str, RecoClient], serializer: str) -> None:
     name = f"comedies-{serializer}"
     rule = {"scenario_type": "case", "case": {"filters": ["genres:eq:Comedy"]}}
     client.create_or_replace_scenario("item_to_items", name, rule)
-    assert client.get_scenario("item_to_items", name)["scenario"]["case"]["filters"] == ["genres:eq:Comedy"]
+    assert client.get_scenario("item_to_items", name)["scenario"]["case"]["filters"] == [
+        "genres:eq:Comedy"
+    ]
     assert name in [s["name"] for s in client.list_scenarios()["scenarios"]]
     assert set(_ids(client.get_reco_item_to_items(1, amt=3, scenario=name))) <= COMEDIES
     client.set_default_scenario("item_to_items", name)
@@ -157,20 +178,22 @@ def test_background_tasks(trained: dict[str, RecoClient]) -> None:
 # Server bug: api/routes/recommend.py _query turns dict filters into tuples (_hashable) before
 # core/filters.py parses them, so object-form filters in POST bodies and in scenarios give
 # 400 "filter (('op', 'eq'), ...) must be a string or an object".
-OBJECT_FILTERS_BUG = "server: object-form filters from POST bodies and scenarios are hashed before parsing"
 
 
-@pytest.mark.xfail(raises=WrongData, reason=OBJECT_FILTERS_BUG)
 def test_object_filters_in_a_post_body(trained: dict[str, RecoClient], serializer: str) -> None:
     rule = {"property_name": "genres", "op": "eq", "value": "Comedy"}
     ids = _ids(trained[serializer].get_reco_session_to_items({1: 10.0}, amt=3, filters=[rule]))
     assert set(ids) <= COMEDIES
 
 
-@pytest.mark.xfail(raises=WrongData, reason=OBJECT_FILTERS_BUG)
 def test_object_filters_in_a_scenario(trained: dict[str, RecoClient], serializer: str) -> None:
     client = trained[serializer]
-    rule = {"scenario_type": "case",
-            "case": {"filters": [{"property_name": "genres", "op": "eq", "value": "Comedy"}]}}
+    rule = {
+        "scenario_type": "case",
+        "case": {"filters": [{"property_name": "genres", "op": "eq", "value": "Comedy"}]},
+    }
     client.create_or_replace_scenario("item_to_items", f"objects-{serializer}", rule)
-    assert set(_ids(client.get_reco_item_to_items(1, amt=3, scenario=f"objects-{serializer}"))) <= COMEDIES
+    assert (
+        set(_ids(client.get_reco_item_to_items(1, amt=3, scenario=f"objects-{serializer}")))
+        <= COMEDIES
+    )

@@ -44,7 +44,9 @@ class Scripted:
         class Handler(BaseHTTPRequestHandler):
             def _answer(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                outer.requests.append((self.command, self.path, dict(self.headers), body, time.monotonic()))
+                outer.requests.append(
+                    (self.command, self.path, dict(self.headers), body, time.monotonic())
+                )
                 reply = outer.replies[min(len(outer.requests), len(outer.replies)) - 1]
                 status, headers, content = reply() if callable(reply) else reply
                 self.send_response(status)
@@ -85,8 +87,16 @@ def _json(status: int, body: Any, **headers: str) -> Reply:
 
 
 def _error(status: int, code: int, name: str, **headers: str) -> Reply:
-    return _json(status, {"error_code": code, "error_name": name, "message": f"{name} happened",
-                          "error_data": {"name": name}}, **headers)
+    return _json(
+        status,
+        {
+            "error_code": code,
+            "error_name": name,
+            "message": f"{name} happened",
+            "error_data": {"name": name},
+        },
+        **headers,
+    )
 
 
 FAST = RetryPolicy(retries=3, backoff=0.05)
@@ -106,8 +116,12 @@ def test_connection_refused_is_retried_then_raised() -> None:
 
 
 def test_503_with_retry_after_is_honoured_once(scripted: Callable[[list[Any]], Scripted]) -> None:
-    server = scripted([_error(503, 1, "SERVER_UNAVAILABLE", **{"Retry-After": "1"}),
-                       _json(200, {"token": "t", "refresh_token": "r", "org_id": "o"})])
+    server = scripted(
+        [
+            _error(503, 1, "SERVER_UNAVAILABLE", **{"Retry-After": "1"}),
+            _json(200, {"token": "t", "refresh_token": "r", "org_id": "o"}),
+        ]
+    )
     client = RecoClient(server.url, progress=False)
     answer = client.login_individual("a@b.c", "password")
     assert answer["token"] == "t" and client.jwt_token == "t"
@@ -144,9 +158,15 @@ def test_database_not_ready_is_raised_at_once(scripted: Callable[[list[Any]], Sc
     assert info.value.name == "DATABASE_NOT_READY" and len(server.requests) == 1
 
 
-def test_answers_without_error_code_map_by_status(scripted: Callable[[list[Any]], Scripted]) -> None:
-    server = scripted([(502, {"Content-Type": "text/html"}, b"<h1>bad gateway</h1>"),
-                       (404, {"Content-Type": "text/plain"}, b"nothing here")])
+def test_answers_without_error_code_map_by_status(
+    scripted: Callable[[list[Any]], Scripted],
+) -> None:
+    server = scripted(
+        [
+            (502, {"Content-Type": "text/html"}, b"<h1>bad gateway</h1>"),
+            (404, {"Content-Type": "text/plain"}, b"nothing here"),
+        ]
+    )
     transport = Transport(server.url, retry=RetryPolicy(retries=0))
     with pytest.raises(ServerError, match="HTTP 502"):
         transport.request("GET", "x")
@@ -154,7 +174,9 @@ def test_answers_without_error_code_map_by_status(scripted: Callable[[list[Any]]
         transport.request("GET", "x")
 
 
-def test_read_timeout_retries_only_idempotent_calls(scripted: Callable[[list[Any]], Scripted]) -> None:
+def test_read_timeout_retries_only_idempotent_calls(
+    scripted: Callable[[list[Any]], Scripted],
+) -> None:
     def slow() -> Reply:
         time.sleep(0.5)
         return _json(200, {})
@@ -183,21 +205,30 @@ def test_requests_carry_format_headers_and_query(scripted: Callable[[list[Any]],
     server = scripted([(204, {}, b"")])
     transport = Transport(server.url, serializer="pkl")
     transport.token = "abc"
-    assert transport.request("GET", "things", params={"flag": True, "tags": ["a", "b"], "none": None}) is None
+    assert (
+        transport.request("GET", "things", params={"flag": True, "tags": ["a", "b"], "none": None})
+        is None
+    )
     method, path, headers, body, _ = server.requests[0]
     assert (method, body) == ("GET", b"")
     assert path == "/v1/things/?flag=true&tags=a&tags=b"
-    assert headers["Accept"] == "application/xminds-pkl" and headers["Authorization"] == "Bearer abc"
+    assert (
+        headers["Accept"] == "application/xminds-pkl" and headers["Authorization"] == "Bearer abc"
+    )
 
 
-def test_pkl_answers_cannot_run_code(scripted: Callable[[list[Any]], Scripted], tmp_path: Any) -> None:
+def test_pkl_answers_cannot_run_code(
+    scripted: Callable[[list[Any]], Scripted], tmp_path: Any
+) -> None:
     marker = tmp_path / "pwned"
 
     class Evil:
         def __reduce__(self) -> tuple[Any, ...]:
             return (os.system, (f"touch {marker}",))
 
-    server = scripted([(200, {"Content-Type": "application/xminds-pkl"}, pickle.dumps({"x": Evil()}))])
+    server = scripted(
+        [(200, {"Content-Type": "application/xminds-pkl"}, pickle.dumps({"x": Evil()}))]
+    )
     transport = Transport(server.url, serializer="pkl")
     with pytest.raises(pickle.UnpicklingError, match="forbidden global"):
         transport.request("GET", "x")
@@ -214,3 +245,5 @@ def test_retry_after_parsing() -> None:
 def test_unknown_serializer_is_refused() -> None:
     with pytest.raises(ValueError, match="serializer"):
         RecoClient("http://127.0.0.1:1", serializer="xml")
+    with pytest.raises(ValueError, match="must be a URL"):
+        RecoClient("127.0.0.1:8000")

@@ -1,4 +1,4 @@
-"""``recoapi demo movielens``: the whole walkthrough on ml-latest-small, the CLI, and the download path."""
+"""``recoapi demo movielens``: the walkthrough on ml-latest-small, the CLI, the download path."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ML_SMALL, ROOT_EMAIL, ROOT_PASSWORD
-from server import ServerProcess
 
+from conftest import ML_SMALL, ROOT_EMAIL, ROOT_PASSWORD
 from recoapi.cli import main
 from recoapi.demo.data import NAME, ZIP_SHA256, DatasetError, download, is_dataset, load, locate
 from recoapi.demo.movielens import SESSION, USUAL_SUSPECTS, DemoOptions, pick_light_user, run
+from server import ServerProcess
 
 ZIP = ML_SMALL.parent / f"{NAME}.zip"
 CRIME = {"Crime", "Thriller", "Mystery", "Film-Noir"}
@@ -57,9 +57,16 @@ def test_demo_on_ml_latest_small(movielens_small: Path) -> None:
     assert "The 8 recommendations for this session:" in text
     assert "Star Wars: Episode V - The Empire Strikes Back (1980)" in text
 
-    assert report.disliked == report.user_recos[0] and report.disliked not in report.user_recos_after
+    assert (
+        report.disliked == report.user_recos[0] and report.disliked not in report.user_recos_after
+    )
     assert f"rates {_title(ml, report.disliked)} 1/10" in text
-    for section in (report.similar, report.user_recos, report.session_recos, report.user_recos_after):
+    for section in (
+        report.similar,
+        report.user_recos,
+        report.session_recos,
+        report.user_recos_after,
+    ):
         for movie in section:
             assert re.search(rf"^\s+\d+\*?\s+{movie}\s", text, re.M), movie
     assert "Done in" in text
@@ -72,30 +79,58 @@ def _title(ml: Any, movie: int) -> str:
 
 
 def _tiny_movielens(folder: Path) -> Path:
-    """A few films (with the walkthrough's ids) and two taste groups, in the ml-latest-small format."""
+    """A few films (with the walkthrough's ids) and two taste groups, as ml-latest-small."""
     folder.mkdir(parents=True)
-    films = [(50, "Usual Suspects, The (1995)", "Crime|Mystery|Thriller"), (47, "Seven (1995)", "Mystery|Thriller"),
-             (296, "Pulp Fiction (1994)", "Comedy|Crime"), (1196, "Star Wars: Episode V (1980)", "Sci-Fi"),
-             (1210, "Star Wars: Episode VI (1983)", "Sci-Fi"), (780, "Independence Day (1996)", "Sci-Fi"),
-             (1373, "Star Trek V (1989)", "Sci-Fi"), (1924, "Plan 9 from Outer Space (1959)", "Horror"),
-             (260, "Star Wars (1977)", "Sci-Fi"), (6, "Heat", "(no genres listed)")]
-    (folder / "movies.csv").write_text("movieId,title,genres\r\n" + "".join(
-        f'{i},"{t}",{g}\r\n' for i, t, g in films))
+    films = [
+        (50, "Usual Suspects, The (1995)", "Crime|Mystery|Thriller"),
+        (47, "Seven (1995)", "Mystery|Thriller"),
+        (296, "Pulp Fiction (1994)", "Comedy|Crime"),
+        (1196, "Star Wars: Episode V (1980)", "Sci-Fi"),
+        (1210, "Star Wars: Episode VI (1983)", "Sci-Fi"),
+        (780, "Independence Day (1996)", "Sci-Fi"),
+        (1373, "Star Trek V (1989)", "Sci-Fi"),
+        (1924, "Plan 9 from Outer Space (1959)", "Horror"),
+        (260, "Star Wars (1977)", "Sci-Fi"),
+        (6, "Heat", "(no genres listed)"),
+    ]
+    (folder / "movies.csv").write_text(
+        "movieId,title,genres\r\n" + "".join(f'{i},"{t}",{g}\r\n' for i, t, g in films)
+    )
     crime, scifi = [50, 47, 296, 6], [1196, 1210, 780, 1373, 260, 1924]
     rows = [(u, m, 4.5 if m in crime else 1.0) for u in range(1, 6) for m in crime + scifi[:2]]
     rows += [(u, m, 4.5 if m in scifi else 1.0) for u in range(6, 12) for m in scifi + crime[:1]]
-    (folder / "ratings.csv").write_text("userId,movieId,rating,timestamp\r\n" + "".join(
-        f"{u},{m},{r},{1500000000 + n}\r\n" for n, (u, m, r) in enumerate(rows)))
-    (folder / "tags.csv").write_text('userId,movieId,tag,timestamp\r\n1,50,"Twist Ending!",1\r\n'
-                                     "2,50,twist ending,2\r\n3,260,space,3\r\n")
+    (folder / "ratings.csv").write_text(
+        "userId,movieId,rating,timestamp\r\n"
+        + "".join(f"{u},{m},{r},{1500000000 + n}\r\n" for n, (u, m, r) in enumerate(rows))
+    )
+    (folder / "tags.csv").write_text(
+        'userId,movieId,tag,timestamp\r\n1,50,"Twist Ending!",1\r\n'
+        "2,50,twist ending,2\r\n3,260,space,3\r\n"
+    )
     return folder
 
 
-def test_cli_demo_against_a_running_server(server: ServerProcess, tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_demo_against_a_running_server(
+    server: ServerProcess, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = _tiny_movielens(tmp_path / "tiny")
-    code = main(["--log-level", "warning", "demo", "movielens", "--data", str(data), "--host", server.url,
-                 "--email", ROOT_EMAIL, "--password", ROOT_PASSWORD, "--no-progress"])
+    code = main(
+        [
+            "--log-level",
+            "warning",
+            "demo",
+            "movielens",
+            "--data",
+            str(data),
+            "--host",
+            server.url,
+            "--email",
+            ROOT_EMAIL,
+            "--password",
+            ROOT_PASSWORD,
+            "--no-progress",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     assert f"server: {server.url} (given with --host)" in out
@@ -163,9 +198,14 @@ def test_download_refuses_a_corrupt_archive(zip_server: str, tmp_path: Path) -> 
         download(f"{zip_server}/missing.zip", tmp_path / "cache", progress=False)
 
 
-def test_locate_downloads_when_nothing_is_local(zip_server: str, tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_locate_downloads_when_nothing_is_local(
+    zip_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RECOAPI_CACHE_DIR", str(tmp_path / "cache"))
-    folder = locate(None, url=f"{zip_server}/{ZIP.name}", progress=False, search=[tmp_path / "nothing"])
+    folder = locate(
+        None, url=f"{zip_server}/{ZIP.name}", progress=False, search=[tmp_path / "nothing"]
+    )
     assert folder == tmp_path / "cache" / NAME and is_dataset(folder)
-    assert locate(ZIP) == tmp_path / "cache" / NAME  # a zip given with --data is extracted there too
+    assert (
+        locate(ZIP) == tmp_path / "cache" / NAME
+    )  # a zip given with --data is extracted there too

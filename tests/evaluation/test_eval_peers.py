@@ -32,7 +32,7 @@ def textbook_ease(x: np.ndarray, l2: float) -> np.ndarray:
     p = np.linalg.inv(gram)
     b = -p / np.diag(p)
     np.fill_diagonal(b, 0.0)
-    return b
+    return np.asarray(b)
 
 
 def test_binarize_threshold() -> None:

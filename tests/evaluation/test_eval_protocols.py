@@ -48,7 +48,12 @@ def test_strong_held_out_users_never_in_training(synthetic: RatingsDataset, seed
     for users in (split.validation, split.test):
         assert not hidden_pairs(users) & trained
         assert not profile_pairs(users) & trained
-        assert not {(int(u), int(i)) for u, t in zip(users.users, users.targets) for i in t} & trained
+        assert (
+            not {
+                (int(u), int(i)) for u, t in zip(users.users, users.targets, strict=True) for i in t
+            }
+            & trained
+        )
 
 
 def test_strong_sizes_and_80_20_split(synthetic: RatingsDataset) -> None:
@@ -66,9 +71,13 @@ def test_strong_sizes_and_80_20_split(synthetic: RatingsDataset) -> None:
 
 def test_targets_are_hidden_items_rated_at_least_8(synthetic: RatingsDataset) -> None:
     split = make_split(synthetic, "strong", 0)
-    rating = {(int(u), int(i)): float(r) for u, i, r in
-              zip(synthetic.user, synthetic.item, synthetic.rating, strict=True)}
-    for user, targets, hidden in zip(split.test.users, split.test.targets, split.test.hidden):
+    rating = {
+        (int(u), int(i)): float(r)
+        for u, i, r in zip(synthetic.user, synthetic.item, synthetic.rating, strict=True)
+    }
+    for user, targets, hidden in zip(
+        split.test.users, split.test.targets, split.test.hidden, strict=True
+    ):
         assert len(targets) > 0  # users without targets are skipped
         expected = [i for i in hidden if rating[(int(user), int(i))] >= RELEVANT_RATING]
         assert targets.tolist() == sorted(expected)
@@ -97,8 +106,10 @@ def test_temporal_hides_each_users_latest_ratings(synthetic: RatingsDataset) -> 
     split = make_split(synthetic, "temporal", 0)
     assert split.train.n_users == synthetic.n_users
     trained = train_pairs(split)
-    time = {(int(u), int(i)): float(t) for u, i, t in
-            zip(synthetic.user, synthetic.item, synthetic.time, strict=True)}
+    time = {
+        (int(u), int(i)): float(t)
+        for u, i, t in zip(synthetic.user, synthetic.item, synthetic.time, strict=True)
+    }
     assert not set(split.validation.users.tolist()) & set(split.test.users.tolist())
     for users in (split.validation, split.test):
         hidden = hidden_pairs(users)

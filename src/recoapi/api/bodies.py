@@ -7,7 +7,6 @@ value is reported with its field and row and nothing is written.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from recoapi.api.util import plain_json
 from recoapi.core.idtypes import IdType
 from recoapi.core.properties import PropertySpec, encode_for_storage, parse_property_name
 from recoapi.errors import DuplicatedError, WrongData
@@ -40,6 +40,8 @@ class Table:
 
     def require(self, name: str, field: str) -> Any:
         if name not in self.columns:
+            if self.n_rows == 0:  # an empty list names no fields: nothing to do
+                return []
             raise WrongData(f"'{field}' rows need a '{name}' field", field=field)
         column = self.columns[name]
         if isinstance(column, list) and any(v is None for v in column):
@@ -147,15 +149,10 @@ def _fill_column(props: list[dict[str, Any]], spec: PropertySpec, column: Any, f
             checked = spec.value_type.check_array(list(values), field=f"{where}[{row}]", fmt=fmt)
             props[row][spec.name] = [encode_for_storage(v) for v in checked]
         return
-    present = [i for i, cell in enumerate(column) if cell is not None] if isinstance(column, list) else None
-    if present is None:
-        values = spec.value_type.check_array(column, field=where, fmt=fmt)
-        for row, value in enumerate(values):
+    # missing cells (None) pass the check as None, so error rows are rows of the request
+    for row, value in enumerate(spec.value_type.check_array(column, field=where, fmt=fmt)):
+        if value is not None:
             props[row][spec.name] = encode_for_storage(value)
-        return
-    values = spec.value_type.check_array([column[i] for i in present], field=where, fmt=fmt)
-    for row, value in zip(present, values):
-        props[row][spec.name] = encode_for_storage(value)
 
 
 def _m2m_groups(value: Any, field: str) -> list[dict[str, Any]]:
@@ -251,6 +248,5 @@ def interaction_properties(column: Any, n: int, field: str) -> list[Any]:
     for row, cell in enumerate(cells):
         if cell is not None and not isinstance(cell, dict):
             raise WrongData(f"'{field}' at row {row} must be an object", field=field)
-        if isinstance(cell, dict) and any(isinstance(v, float) and not math.isfinite(v) for v in cell.values()):
-            raise WrongData(f"'{field}' at row {row} holds a non-finite number", field=field)
+        cells[row] = plain_json(cell, f"{field} at row {row}")
     return cells

@@ -5,9 +5,11 @@ Accessors raise ``WrongData`` naming the field, so handlers stay free of validat
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from recoapi.api.util import plain_json
 from recoapi.errors import ForbiddenError, WrongData
 
 if TYPE_CHECKING:
@@ -97,7 +99,9 @@ class Request:
         return parse_bool(value, name)
 
     def body_dict(self, name: str, default: Any = ...) -> Any:
-        return self.body(name, default, types=(dict,))
+        """A free-form object (metadata, properties...) as plain JSON values."""
+        value = self.body(name, default, types=(dict,))
+        return value if value is None or value is default else plain_json(value, name)
 
     def q(self, name: str, default: Any = None) -> Any:
         """A single query value; a body value of the same name counts too (POST recos)."""
@@ -134,9 +138,12 @@ class Request:
         if value is None:
             return default
         try:
-            return float(value)
+            number = float(value)
         except (TypeError, ValueError):
             raise WrongData(f"'{name}' must be a number, got {value!r}", field=name) from None
+        if not math.isfinite(number):
+            raise WrongData(f"'{name}' must be a finite number, got {value!r}", field=name)
+        return number
 
     def q_bool(self, name: str, default: bool = False) -> bool:
         value = self.q(name)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import copy
+import math
 from typing import Any
+
+import numpy as np
 
 from recoapi.errors import WrongData
 
@@ -22,6 +25,26 @@ def merge_patch(target: Any, patch: Any, *, preserve: bool = False) -> Any:
         else:
             result[key] = merge_patch(result.get(key), value, preserve=preserve)
     return result
+
+
+def plain_json(value: Any, field: str) -> Any:
+    """A free-form document of a body (metadata, interaction properties, a scenario) as plain
+    JSON values: pkl bodies may carry numpy scalars, bytes or NaN, which stored JSON cannot."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise WrongData(f"'{field}' holds {value}; only finite numbers are allowed", field=field)
+        return value
+    if isinstance(value, dict):
+        if not all(isinstance(key, str) for key in value):
+            raise WrongData(f"'{field}' must have string keys", field=field)
+        return {key: plain_json(item, field) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_json(item, field) for item in value]
+    raise WrongData(f"'{field}' holds a {type(value).__name__}, which is not a JSON value", field=field)
 
 
 def page_answer(rows: list[Any], page: int, amt: int, key: str) -> dict[str, Any]:

@@ -42,7 +42,7 @@ def id_dtype(id_type: str) -> np.dtype:
         return np.dtype(f"S{int(name[5:])}")
     for prefix in _TEXT_PREFIXES:
         if name.startswith(prefix):
-            return np.dtype(f"U{int(name[len(prefix):])}")
+            return np.dtype(f"U{int(name[len(prefix) :])}")
     raise ValueError(f"unknown id type {id_type!r}")
 
 
@@ -69,7 +69,11 @@ def id_to_path(value: Any, id_type: str) -> str:
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, (bytes, bytearray)):
-        return b64_encode(bytes(value)) if id_type.startswith("bytes") else bytes(value).decode("ascii")
+        return (
+            b64_encode(bytes(value))
+            if id_type.startswith("bytes")
+            else bytes(value).decode("ascii")
+        )
     return str(value)
 
 
@@ -78,7 +82,11 @@ def id_to_json(value: Any, id_type: str) -> Any:
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, (bytes, bytearray)):
-        return b64_encode(bytes(value)) if id_type.startswith("bytes") else bytes(value).decode("ascii")
+        return (
+            b64_encode(bytes(value))
+            if id_type.startswith("bytes")
+            else bytes(value).decode("ascii")
+        )
     return value
 
 
@@ -99,7 +107,8 @@ def to_json(obj: Any, id_types: Mapping[str, str] | None = None) -> Any:
 
 def _json_field(key: str, value: Any, id_types: Mapping[str, str] | None) -> Any:
     entity = key[:-3] if key.endswith("_id") else None
-    if id_types and entity in id_types and not isinstance(value, (dict, list, tuple, np.ndarray)):
+    nested = isinstance(value, (dict, list, tuple, np.ndarray))
+    if id_types and entity is not None and entity in id_types and not nested:
         return id_to_json(value, id_types[entity])
     return to_json(value, id_types)
 
@@ -109,7 +118,7 @@ def array_to_rows(arr: np.ndarray) -> list[Any]:
     if arr.dtype.names is None:
         return list(arr.tolist())
     names = arr.dtype.names
-    return [dict(zip(names, row)) for row in arr.tolist()]
+    return [dict(zip(names, row, strict=True)) for row in arr.tolist()]
 
 
 def ids_to_body(ids: Any, id_type: str, fmt: str) -> Any:
@@ -134,7 +143,9 @@ def ids_from_wire(values: Any, id_type: str) -> np.ndarray:
     return np.array(values, dtype=dtype)
 
 
-def rows_to_array(rows: Any, fields: Sequence[tuple[str, Any]], id_types: Mapping[str, str]) -> np.ndarray:
+def rows_to_array(
+    rows: Any, fields: Sequence[tuple[str, Any]], id_types: Mapping[str, str]
+) -> np.ndarray:
     """Rows (list of dicts, or an array) as a structured array.
 
     ``fields`` lists ``(name, dtype)``; a dtype of ``None`` means: ``<entity>_id`` fields take
@@ -161,7 +172,7 @@ def _column(values: list[Any], name: str, dtype: Any, id_types: Mapping[str, str
         out = np.empty(len(values), dtype=object)
         out[:] = values
         return out
-    if dtype is None and entity in id_types:
+    if dtype is None and entity is not None and entity in id_types:
         return ids_from_wire(values, id_types[entity])
     if dtype is not None and np.dtype(dtype).kind == "S":
         values = [b64_decode(v) if isinstance(v, str) else v for v in values]
@@ -202,7 +213,9 @@ def m2m_as_list(m2m: Any) -> list[dict[str, Any]]:
     return list(m2m)
 
 
-def chunk_rows(rows: Any, m2m: Any, chunk_size: int, entity: str) -> Iterator[tuple[Any, list[dict[str, Any]]]]:
+def chunk_rows(
+    rows: Any, m2m: Any, chunk_size: int, entity: str
+) -> Iterator[tuple[Any, list[dict[str, Any]]]]:
     """Split rows and their m2m arrays into chunks whose ``<entity>_index`` is rebased.
 
     Each m2m array is sorted by index once, so a chunk's rows are found by binary search.
@@ -213,8 +226,10 @@ def chunk_rows(rows: Any, m2m: Any, chunk_size: int, entity: str) -> Iterator[tu
     prepared = [_sorted_m2m(entry, index) for entry in m2m_as_list(m2m)]
     for start in range(0, len(rows), chunk_size):
         stop = min(start + chunk_size, len(rows))
-        yield rows[start:stop], [_slice_m2m(name, arr, keys, start, stop, index)
-                                 for name, arr, keys in prepared]
+        yield (
+            rows[start:stop],
+            [_slice_m2m(name, arr, keys, start, stop, index) for name, arr, keys in prepared],
+        )
 
 
 def _sorted_m2m(entry: Mapping[str, Any], index: str) -> tuple[str, Any, np.ndarray]:
@@ -227,13 +242,15 @@ def _sorted_m2m(entry: Mapping[str, Any], index: str) -> tuple[str, Any, np.ndar
     return entry["name"], rows, np.array([int(row[index]) for row in rows], dtype=np.int64)
 
 
-def _slice_m2m(name: str, array: Any, keys: np.ndarray, start: int, stop: int, index: str) -> dict[str, Any]:
+def _slice_m2m(
+    name: str, array: Any, keys: np.ndarray, start: int, stop: int, index: str
+) -> dict[str, Any]:
     lo, hi = np.searchsorted(keys, [start, stop])
-    if isinstance(array, np.ndarray):
-        part = array[lo:hi].copy()
-        part[index] -= start
-    else:
-        part = [{**row, index: int(row[index]) - start} for row in array[lo:hi]]
+    if not isinstance(array, np.ndarray):
+        rows = [{**row, index: int(row[index]) - start} for row in array[lo:hi]]
+        return {"name": name, "array": rows}
+    part = array[lo:hi].copy()
+    part[index] -= start
     return {"name": name, "array": part}
 
 

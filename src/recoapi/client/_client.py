@@ -6,10 +6,11 @@ from recoapi.client._accounts import AccountsMixin
 from recoapi.client._catalog import CatalogMixin
 from recoapi.client._events import EventsMixin
 from recoapi.client._reco import RecoMixin
+from recoapi.client._scenarios import ScenariosMixin
 from recoapi.client._tasks import TasksMixin
 
 
-class RecoClient(AccountsMixin, CatalogMixin, EventsMixin, RecoMixin, TasksMixin):
+class RecoClient(AccountsMixin, CatalogMixin, EventsMixin, RecoMixin, ScenariosMixin, TasksMixin):
     """A client for recoapi and other Crossing Minds-compatible servers.
 
     Method names, arguments and answers follow ``xminds.api.client.CrossingMindsApiClient``

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm.auto import tqdm  # type: ignore[import-untyped, unused-ignore]
 
 from recoapi.client._arrays import id_to_path, ids_to_body, property_dtype, to_json
 from recoapi.client._errors import JwtTokenExpired
@@ -41,7 +41,8 @@ class ClientCore:
 
         :param host: server URL, e.g. ``http://127.0.0.1:8000`` (the API lives under ``/v1/``)
         :param serializer: ``"json"`` (default) or ``"pkl"`` (pickled numpy arrays, faster
-            for bulk data); both return the same values
+            for bulk data; answers are unpickled with numpy-only globals); both return the
+            same values
         :param timeout: seconds for ordinary calls, or an ``httpx.Timeout``
         :param bulk_timeout: seconds for each chunk of a bulk upload
         :param retries: extra attempts on connection errors, 429 and 503, or a ``RetryPolicy``
@@ -52,8 +53,14 @@ class ClientCore:
         :param headers: extra headers for every request
         """
         policy = retries if isinstance(retries, RetryPolicy) else RetryPolicy(retries=retries)
-        self._transport = Transport(host, serializer=serializer, timeout=timeout, retry=policy,
-                                    transport=transport, headers=headers)
+        self._transport = Transport(
+            host,
+            serializer=serializer,
+            timeout=timeout,
+            retry=policy,
+            transport=transport,
+            headers=headers,
+        )
         self.bulk_timeout = bulk_timeout
         self.progress = progress
         self.auto_refresh_token = auto_refresh_token
@@ -79,13 +86,18 @@ class ClientCore:
     def __enter__(self) -> ClientCore:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     def __repr__(self) -> str:
         db = self._database.get("id") if self._database else None
-        return f"<{type(self).__name__} host={self.host!r} serializer={self.serializer!r} database={db!r}>"
+        name = type(self).__name__
+        return f"<{name} host={self.host!r} serializer={self.serializer!r} database={db!r}>"
 
     # --- tokens --------------------------------------------------------------------------------
 
@@ -124,8 +136,15 @@ class ClientCore:
 
     # --- requests ------------------------------------------------------------------------------
 
-    def _call(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-              data: Any = None, timeout: float | None = None) -> Any:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        data: Any = None,
+        timeout: float | None = None,
+    ) -> Any:
         """One authenticated call; an expired token is refreshed once, then the call repeated."""
         body = self._body(data)
         try:
@@ -138,7 +157,9 @@ class ClientCore:
 
     def _refresh(self) -> None:
         data = {"refresh_token": self._refresh_token}
-        self._remember(self._transport.request("POST", "login/refresh-token/", data=data, auth=False))
+        self._remember(
+            self._transport.request("POST", "login/refresh-token/", data=data, auth=False)
+        )
 
     def _login(self, path: str, data: dict[str, Any]) -> dict[str, Any]:
         answer = self._transport.request("POST", path, data=self._body(data), auth=False)
@@ -168,8 +189,11 @@ class ClientCore:
             if required:
                 raise RuntimeError("log in to a database first (login_* with db_id or db_name)")
             return {}
-        return {e: str(self._database[f"{e}_id_type"]) for e in ("item", "user", "session")
-                if self._database.get(f"{e}_id_type")}
+        return {
+            e: str(self._database[f"{e}_id_type"])
+            for e in ("item", "user", "session")
+            if self._database.get(f"{e}_id_type")
+        }
 
     def _id_type(self, entity: str) -> str:
         return self._id_types()[entity]
@@ -194,23 +218,36 @@ class ClientCore:
         if entity not in self._schemas:
             answer = self._call("GET", f"{entity}s-properties/")
             self._schemas[entity] = {
-                str(p["property_name"]).lower(): (property_dtype(str(p["value_type"])), bool(p["repeated"]))
+                str(p["property_name"]).lower(): (
+                    property_dtype(str(p["value_type"])),
+                    bool(p["repeated"]),
+                )
                 for p in answer.get("properties", [])
             }
         return self._schemas[entity]
 
     # --- progress ------------------------------------------------------------------------------
 
-    def _bar(self, total: int | None, desc: str, unit: str, *, show: bool = True,
-             bar_format: str | None = None) -> tqdm[Any]:
-        return tqdm(total=total, desc=desc, unit=unit, leave=True, bar_format=bar_format,
-                    disable=not (self.progress and show), dynamic_ncols=True)
+    def _bar(
+        self,
+        total: int | None,
+        desc: str,
+        unit: str,
+        *,
+        show: bool = True,
+        bar_format: str | None = None,
+    ) -> Any:
+        return tqdm(
+            total=total,
+            desc=desc,
+            unit=unit,
+            leave=True,
+            bar_format=bar_format,
+            disable=not (self.progress and show),
+            dynamic_ncols=True,
+        )
 
 
 def drop_none(**values: Any) -> dict[str, Any]:
     """Keyword arguments without the unset ones."""
     return {k: v for k, v in values.items() if v is not None}
-
-
-def as_list(values: Iterable[Any] | None) -> list[Any] | None:
-    return None if values is None else list(values)

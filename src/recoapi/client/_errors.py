@@ -6,7 +6,7 @@ with that code, whatever the HTTP status::
     XMindsError                        base class (catch-all)
     ├── ServerError              0     500  unknown or internal server error
     │   └── ServerUnavailable    1     503  overloaded, or DATABASE_NOT_READY
-    │       └── ConnectionFailed       -    no HTTP answer at all (refused, reset, timed out)
+    │       └── ConnectionFailed       -    no answer at all (refused, reset, timed out)
     ├── TooManyRequests          2     429  rate limited (see ``retry_after``)
     ├── AuthError               21     401  bad credentials or token
     │   ├── JwtTokenExpired     22     401  the client refreshes and retries by itself
@@ -42,8 +42,14 @@ class XMindsError(Exception):
     HTTP_STATUS: ClassVar[int] = 500
     retry_after: float | None = None
 
-    def __init__(self, data: Any = None, *, message: str | None = None,
-                 status_code: int | None = None, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        message: str | None = None,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         self.data = data if data is not None else {}
         self.message = message or _fill(self.MSG, self.data)
         self.status_code = status_code
@@ -90,7 +96,6 @@ class ConnectionFailed(ServerUnavailable):
     """No HTTP answer: connection refused or reset, or a timeout. Raised after the retries."""
 
     MSG = "Cannot reach the server: {error}"
-    CODE = None
 
 
 class TooManyRequests(XMindsError):
@@ -150,8 +155,18 @@ class MethodNotAllowed(XMindsError):
 
 ERROR_CLASSES: dict[int, type[XMindsError]] = {
     cls.CODE: cls
-    for cls in (ServerError, ServerUnavailable, TooManyRequests, AuthError, JwtTokenExpired,
-                RefreshTokenExpired, WrongData, DuplicatedError, ForbiddenError, NotFoundError,
-                MethodNotAllowed)
+    for cls in (
+        ServerError,
+        ServerUnavailable,
+        TooManyRequests,
+        AuthError,
+        JwtTokenExpired,
+        RefreshTokenExpired,
+        WrongData,
+        DuplicatedError,
+        ForbiddenError,
+        NotFoundError,
+        MethodNotAllowed,
+    )
     if cls.CODE is not None
 }

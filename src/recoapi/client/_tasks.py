@@ -20,7 +20,13 @@ Task = dict[str, Any]
 
 
 class TasksMixin(ClientCore):
-    def trigger_background_task(self, task_name: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    def status(self) -> dict[str, Any]:
+        """:returns: ``{'status': 'pending' | 'ready'}`` (ready once a first model is trained)."""
+        return dict(self._call("GET", "databases/current/status/"))
+
+    def trigger_background_task(
+        self, task_name: str, payload: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Start a task now (``ml_model_retrain`` ...). Usually not needed: training is automatic.
 
         :returns: ``{'task_id': str}``
@@ -29,14 +35,18 @@ class TasksMixin(ClientCore):
         data = {"payload": payload} if payload else None
         return dict(self._call("POST", f"tasks/{self.escape_url(task_name)}/", data=data))
 
-    def get_background_tasks(self, task_name: str, page: int | None = None, amt: int | None = None) -> dict[str, Any]:
+    def get_background_tasks(
+        self, task_name: str, page: int | None = None, amt: int | None = None
+    ) -> dict[str, Any]:
         """Recent runs of a task, newest first.
 
         :returns: ``{'tasks': [{'task_id', 'name', 'start_time', 'status', 'progress'}],
             'has_next', 'next_page'}``; ``status`` is ``RUNNING``, ``COMPLETED`` or ``FAILED``
         """
         params = drop_none(page=page, amt=amt)
-        return dict(self._call("GET", f"tasks/{self.escape_url(task_name)}/recents/", params=params))
+        return dict(
+            self._call("GET", f"tasks/{self.escape_url(task_name)}/recents/", params=params)
+        )
 
     def list_trained_models(self) -> dict[str, Any]:
         """:returns: ``{'trained_models': [{'id', 'trained_timestamp', 'algorithm'}]}``"""
@@ -60,15 +70,23 @@ class TasksMixin(ClientCore):
                     bar.set_postfix_str(self._latest_progress(bar.disable), refresh=True)
                     return
                 if time.monotonic() >= deadline:
-                    raise RuntimeError(f"the database is not ready after {timeout} s (last status: {status})")
+                    raise RuntimeError(
+                        f"the database is not ready after {timeout} s (last status: {status})"
+                    )
                 bar.set_postfix_str(self._latest_progress(bar.disable), refresh=False)
                 bar.update(0)
                 time.sleep(min(sleep, max(deadline - time.monotonic(), 0.0)))
 
-    def wait_for_background_task(self, task_name: str, timeout: float = 600, sleep: float = 1,
-                                 msg: str | None = None, filtr: Callable[[Task], bool] | None = None,
-                                 wait_if_no_task: bool = True,
-                                 func_list_tasks: Callable[[str], dict[str, Any]] | None = None) -> bool:
+    def wait_for_background_task(
+        self,
+        task_name: str,
+        timeout: float = 600,
+        sleep: float = 1,
+        msg: str | None = None,
+        filtr: Callable[[Task], bool] | None = None,
+        wait_if_no_task: bool = True,
+        func_list_tasks: Callable[[str], dict[str, Any]] | None = None,
+    ) -> bool:
         """Wait for the newest task passing ``filtr`` to complete.
 
         :returns: True once it is ``COMPLETED``; without a matching task, keeps waiting if
@@ -80,7 +98,9 @@ class TasksMixin(ClientCore):
         deadline, task = time.monotonic() + timeout, None
         with self._bar(None, msg or f"waiting for {task_name}", "", bar_format=WAIT_FORMAT) as bar:
             while time.monotonic() < deadline:
-                candidates = [t for t in list_tasks(task_name)["tasks"] if filtr is None or filtr(t)]
+                candidates = [
+                    t for t in list_tasks(task_name)["tasks"] if filtr is None or filtr(t)
+                ]
                 if not candidates and not wait_if_no_task:
                     return task is not None
                 if candidates:
@@ -93,9 +113,14 @@ class TasksMixin(ClientCore):
                 time.sleep(sleep)
         raise RuntimeError(f"task {task_name} not done after {timeout} s (last seen: {task})")
 
-    def trigger_and_wait_background_task(self, task_name: str, timeout: float = 600,
-                                         lock_wait_timeout: float | None = None, sleep: float = 1,
-                                         verbose: bool | None = None) -> dict[str, Any]:
+    def trigger_and_wait_background_task(
+        self,
+        task_name: str,
+        timeout: float = 600,
+        lock_wait_timeout: float | None = None,
+        sleep: float = 1,
+        verbose: bool | None = None,
+    ) -> dict[str, Any]:
         """Wait for a running run of the task, start a new one and wait for it to complete.
 
         :param lock_wait_timeout: how long to wait for the running one (default ``timeout``;
@@ -106,8 +131,14 @@ class TasksMixin(ClientCore):
         if lock_wait_timeout is None:
             lock_wait_timeout = timeout
         if lock_wait_timeout > 0:
-            self.wait_for_background_task(task_name, lock_wait_timeout, sleep, msg="waiting for the running task",
-                                          filtr=lambda t: t["status"] == "RUNNING", wait_if_no_task=False)
+            self.wait_for_background_task(
+                task_name,
+                lock_wait_timeout,
+                sleep,
+                msg="waiting for the running task",
+                filtr=lambda t: t["status"] == "RUNNING",
+                wait_if_no_task=False,
+            )
         try:
             task_id = self.trigger_background_task(task_name)["task_id"]
         except DuplicatedError as exc:
@@ -115,8 +146,13 @@ class TasksMixin(ClientCore):
                 raise
             tasks = self.get_background_tasks(task_name)["tasks"]
             task_id = next(t["task_id"] for t in tasks if t["status"] != "COMPLETED")
-        self.wait_for_background_task(task_name, timeout, sleep, msg=f"running {task_name}",
-                                      filtr=lambda t: t["task_id"] == task_id)
+        self.wait_for_background_task(
+            task_name,
+            timeout,
+            sleep,
+            msg=f"running {task_name}",
+            filtr=lambda t: t["task_id"] == task_id,
+        )
         return {"task_id": task_id}
 
     def _latest_progress(self, quiet: bool) -> str:

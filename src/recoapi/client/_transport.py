@@ -12,6 +12,7 @@ rebuilds numpy arrays and scalars, so even pkl does not let a server run code in
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import io
 import json
@@ -44,10 +45,16 @@ JSON_TYPE = "application/json"
 PKL_TYPE = "application/xminds-pkl"
 SERIALIZERS = ("json", "pkl")
 PICKLE_PROTOCOL = 4
+PYTHON = platform.python_version()
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _STATUS_CLASSES: dict[int, type[XMindsError]] = {
-    400: RequestError, 401: AuthError, 403: ForbiddenError, 404: NotFoundError,
-    405: MethodNotAllowed, 429: TooManyRequests, 503: ServerUnavailable,
+    400: RequestError,
+    401: AuthError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    405: MethodNotAllowed,
+    429: TooManyRequests,
+    503: ServerUnavailable,
 }
 # Rebuilding numpy objects needs exactly these callables; take them from numpy objects
 # rather than importing ``numpy.core`` (deprecated in numpy 2) or ``numpy._core`` (private).
@@ -78,7 +85,7 @@ class RetryPolicy:
             return None
         if retry_after is not None:
             return retry_after if retry_after <= self.max_retry_after else None
-        return min(self.backoff * 2**attempt, self.max_backoff)
+        return min(self.backoff * 2.0**attempt, self.max_backoff)
 
 
 class _SafeUnpickler(pickle.Unpickler):
@@ -91,7 +98,9 @@ class _SafeUnpickler(pickle.Unpickler):
             return _SCALAR
         if module == "numpy" and name in ("ndarray", "dtype"):
             return getattr(np, name)
-        raise pickle.UnpicklingError(f"the server's answer refers to forbidden global {module}.{name}")
+        raise pickle.UnpicklingError(
+            f"the server's answer refers to forbidden global {module}.{name}"
+        )
 
 
 def load_pickle(data: bytes) -> Any:
@@ -139,6 +148,8 @@ class Transport:
         if serializer not in SERIALIZERS:
             raise ValueError(f"serializer must be 'json' or 'pkl', not {serializer!r}")
         self.serializer = serializer
+        if not host.startswith(("http://", "https://")):
+            raise ValueError(f"host must be a URL such as http://127.0.0.1:8000, not {host!r}")
         self.host = host.rstrip("/")
         self.retry = retry or RetryPolicy()
         self.token: str | None = None
@@ -146,13 +157,26 @@ class Transport:
         self._sleep = sleep
         media = PKL_TYPE if serializer == "pkl" else JSON_TYPE
         kind = "pickle" if serializer == "pkl" else "JSON"
-        base = {"Accept": media, "User-Agent":
-                f"recoapi-client/{__version__} (Python/{platform.python_version()}; {kind})"}
-        self._http = httpx.Client(base_url=self.host + "/v1/", timeout=timeout, transport=transport,
-                                  headers={**base, **(headers or {})})
+        base = {
+            "Accept": media,
+            "User-Agent": f"recoapi-client/{__version__} (Python/{PYTHON}; {kind})",
+        }
+        self._http = httpx.Client(
+            base_url=self.host + "/v1/",
+            timeout=timeout,
+            transport=transport,
+            headers={**base, **(headers or {})},
+        )
 
     def close(self) -> None:
         self._http.close()
+
+    def __del__(self) -> None:
+        # A forgotten client must not leak sockets (and ResourceWarnings) until exit.
+        http = getattr(self, "_http", None)
+        if http is not None:
+            with contextlib.suppress(Exception):
+                http.close()
 
     def request(
         self,
@@ -185,8 +209,15 @@ class Transport:
             self._sleep(delay)
             attempt += 1
 
-    def _build(self, method: str, path: str, params: Mapping[str, Any] | None, data: Any,
-               timeout: float | None, auth: bool) -> httpx.Request:
+    def _build(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        data: Any,
+        timeout: float | None,
+        auth: bool,
+    ) -> httpx.Request:
         if not path.endswith("/"):
             path += "/"
         headers = {}
@@ -201,8 +232,14 @@ class Transport:
                 content = json.dumps(data).encode()
                 headers["Content-Type"] = JSON_TYPE
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
-        return self._http.build_request(method, path, params=query, content=content, headers=headers,
-                                        timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout)
+        return self._http.build_request(
+            method,
+            path,
+            params=query,
+            content=content,
+            headers=headers,
+            timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+        )
 
     def _retry_delay(self, attempt: int, error: XMindsError) -> float | None:
         if error.status_code not in (429, 503):
@@ -226,15 +263,18 @@ class Transport:
             body = self._decode(response)
         except (ValueError, pickle.UnpicklingError, EOFError):
             body = response.text
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
-        extra = {"status_code": response.status_code, "retry_after": retry_after}
+        status = response.status_code
+        wait = parse_retry_after(response.headers.get("retry-after"))
         if isinstance(body, dict) and isinstance(body.get("error_code"), int):
             data = body.get("error_data") if isinstance(body.get("error_data"), dict) else {}
             message = body.get("message") if isinstance(body.get("message"), str) else None
-            return XMindsError.from_code(body["error_code"], data, message=message, **extra)
-        cls = _STATUS_CLASSES.get(response.status_code, ServerError)
+            return XMindsError.from_code(
+                body["error_code"], data, message=message, status_code=status, retry_after=wait
+            )
+        cls = _STATUS_CLASSES.get(status, ServerError)
         text = body if isinstance(body, str) else repr(body)
-        return cls({"response": body}, message=f"HTTP {response.status_code}: {text[:200]}", **extra)
+        message = f"HTTP {status}: {text[:200]}"
+        return cls({"response": body}, message=message, status_code=status, retry_after=wait)
 
 
 def _retryable(exc: httpx.TransportError, method: str) -> bool:

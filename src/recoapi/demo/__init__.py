@@ -1,0 +1,1 @@
+"""Demos run by ``recoapi demo``: the MovieLens walkthrough (``movielens.py``)."""

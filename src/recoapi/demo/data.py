@@ -20,10 +20,11 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm.auto import tqdm  # type: ignore[import-untyped, unused-ignore]
 
 NAME = "ml-latest-small"
 GROUPLENS_URL = "https://files.grouplens.org/datasets/movielens/ml-latest-small.zip"
@@ -72,8 +73,13 @@ def is_dataset(folder: Path) -> bool:
     return all((folder / name).is_file() for name in FILES)
 
 
-def locate(data: str | Path | None = None, *, url: str = GROUPLENS_URL, progress: bool = True,
-           search: Sequence[Path] | None = None) -> Path:
+def locate(
+    data: str | Path | None = None,
+    *,
+    url: str = GROUPLENS_URL,
+    progress: bool = True,
+    search: Sequence[Path] | None = None,
+) -> Path:
     """The folder holding movies.csv, ratings.csv and tags.csv.
 
     ``data`` (a folder, or a downloaded ``.zip``) wins; otherwise the folders in ``search``
@@ -93,8 +99,14 @@ def locate(data: str | Path | None = None, *, url: str = GROUPLENS_URL, progress
     return download(url, cache_dir(), progress=progress)
 
 
-def download(url: str = GROUPLENS_URL, target: Path | None = None, *, sha256: str = ZIP_SHA256,
-             progress: bool = True, timeout: float = 60.0) -> Path:
+def download(
+    url: str = GROUPLENS_URL,
+    target: Path | None = None,
+    *,
+    sha256: str = ZIP_SHA256,
+    progress: bool = True,
+    timeout: float = 60.0,
+) -> Path:
     """Download the zip from ``url``, check its SHA-256, extract it under ``target``."""
     target = target or cache_dir()
     target.mkdir(parents=True, exist_ok=True)
@@ -106,8 +118,10 @@ def download(url: str = GROUPLENS_URL, target: Path | None = None, *, sha256: st
         with os.fdopen(fd, "wb") as handle:
             digest = _fetch(url, handle, progress=progress, timeout=timeout)
         if digest != sha256:
-            raise DatasetError(f"{url}: SHA-256 {digest} does not match the expected {sha256}; "
-                               "the download is corrupt or the file changed upstream")
+            raise DatasetError(
+                f"{url}: SHA-256 {digest} does not match the expected {sha256}; "
+                "the download is corrupt or the file changed upstream"
+            )
         return extract(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -119,14 +133,21 @@ def _fetch(url: str, handle: object, *, progress: bool, timeout: float) -> str:
         with httpx.stream("GET", url, follow_redirects=True, timeout=timeout) as response:
             response.raise_for_status()
             total = int(response.headers.get("content-length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=f"downloading {NAME}",
-                      disable=not progress) as bar:
+            with tqdm(
+                total=total,
+                unit="B",
+                unit_scale=True,
+                desc=f"downloading {NAME}",
+                disable=not progress,
+            ) as bar:
                 for chunk in response.iter_bytes():
                     digest.update(chunk)
                     handle.write(chunk)  # type: ignore[attr-defined]
                     bar.update(len(chunk))
     except httpx.HTTPError as exc:
-        raise DatasetError(f"cannot download {url}: {exc}; pass --data PATH to use a local copy") from exc
+        raise DatasetError(
+            f"cannot download {url}: {exc}; pass --data PATH to use a local copy"
+        ) from exc
     return digest.hexdigest()
 
 
@@ -162,7 +183,9 @@ class MovieLens:
 
     items: np.ndarray  # (item_id u4, year i2), movies whose title has a year
     items_no_year: np.ndarray  # (item_id u4), the others
-    genres: np.ndarray  # (item_index u4, value_id U18), indices into ``items`` then ``items_no_year``
+    genres: (
+        np.ndarray
+    )  # (item_index u4, value_id U18), indices into ``items`` then ``items_no_year``
     tags: np.ndarray  # (item_index u4, value_id U20), same indexing
     ratings: np.ndarray  # (user_id u4, item_id u4, rating f4 1-10, timestamp f8)
     titles: dict[int, str]
@@ -173,11 +196,13 @@ class MovieLens:
     def n_movies(self) -> int:
         return len(self.items) + len(self.items_no_year)
 
-    def m2m_for(self, first: int, count: int) -> list[dict[str, object]]:
+    def m2m_for(self, first: int, count: int) -> list[dict[str, Any]]:
         """m2m arrays for the movies at positions ``first .. first+count``, re-indexed from 0."""
         out = []
         for name, array in (("genres", self.genres), ("tags", self.tags)):
-            part = array[(array["item_index"] >= first) & (array["item_index"] < first + count)].copy()
+            part = array[
+                (array["item_index"] >= first) & (array["item_index"] < first + count)
+            ].copy()
             part["item_index"] -= first
             out.append({"name": name, "array": part})
         return out
@@ -195,8 +220,9 @@ def clean_tag(tag: str) -> str:
 def load(folder: Path) -> MovieLens:
     movies = _rows(folder / "movies.csv")
     with_year = [(int(m[0]), year_of(m[1])) for m in movies]
-    order = [i for i, (_, y) in enumerate(with_year) if y is not None] + \
-            [i for i, (_, y) in enumerate(with_year) if y is None]
+    order = [i for i, (_, y) in enumerate(with_year) if y is not None] + [
+        i for i, (_, y) in enumerate(with_year) if y is None
+    ]
     position = {int(movies[i][0]): n for n, i in enumerate(order)}
     dated = [with_year[i] for i in order if with_year[i][1] is not None]
     undated = [with_year[i][0] for i in order if with_year[i][1] is None]
@@ -230,7 +256,9 @@ def _tags(path: Path, position: dict[int, int]) -> tuple[list[tuple[int, str]], 
 
 
 def _m2m(pairs: list[tuple[int, str]], value_dtype: str) -> np.ndarray:
-    out = np.array(sorted(pairs, key=lambda p: p[0]), dtype=[("item_index", "<u4"), ("value_id", value_dtype)])
+    out = np.array(
+        sorted(pairs, key=lambda p: p[0]), dtype=[("item_index", "<u4"), ("value_id", value_dtype)]
+    )
     return out
 
 

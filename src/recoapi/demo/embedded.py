@@ -26,8 +26,9 @@ class EmbeddedServer:
     :param settings: overrides for ``recoapi.config.Settings`` (e.g. ``access_token_seconds``)
     """
 
-    def __init__(self, data_dir: Path | None = None, *, train_debounce: float = 0.5,
-                 **settings: Any) -> None:
+    def __init__(
+        self, data_dir: Path | None = None, *, train_debounce: float = 0.5, **settings: Any
+    ) -> None:
         self.email = DEMO_EMAIL
         self.password = secrets.token_urlsafe(18)
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -50,16 +51,30 @@ class EmbeddedServer:
         from recoapi.api import create_app
         from recoapi.config import Settings
 
-        settings = Settings(data_dir=self.data_dir, secret_key=secrets.token_urlsafe(48),
-                            root_email=self.email, root_password=self.password, **self._overrides)
+        settings = Settings(
+            data_dir=self.data_dir,
+            secret_key=secrets.token_urlsafe(48),
+            root_email=self.email,
+            root_password=self.password,
+            **self._overrides,
+        )
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         self.port = int(sock.getsockname()[1])
-        config = uvicorn.Config(create_app(settings), log_level="warning", access_log=False, lifespan="on",
-                                timeout_graceful_shutdown=5)
+        config = uvicorn.Config(
+            create_app(settings),
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=5,
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
-                                        name="recoapi-embedded", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [sock]},
+            name="recoapi-embedded",
+            daemon=True,
+        )
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:
@@ -82,6 +97,10 @@ class EmbeddedServer:
     def __enter__(self) -> EmbeddedServer:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()

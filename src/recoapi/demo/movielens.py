@@ -28,6 +28,7 @@ USUAL_SUSPECTS = 50
 SESSION = {1196: 10.0, 1210: 10.0, 780: 8.0, 1373: 7.0, 1924: 1.0}
 AMT = 8
 LIGHT_USER_MAX = 30
+RETRAIN_TASK = "ml_model_retrain"
 PROPERTIES = (("year", "int16", False), ("genres", "unicode18", True), ("tags", "unicode20", True))
 
 
@@ -69,6 +70,10 @@ def run(options: DemoOptions, out: TextIO | None = None) -> DemoReport:
         _print_header(out, folder, movielens, url, label)
         with RecoClient(url, serializer=options.serializer, progress=options.progress) as client:
             report = Walkthrough(client, movielens, out).run(email, password)
+        if options.host:
+            _say(
+                out, f"\nThe database (id {report.database_id}) stays on {url} for you to explore."
+            )
     report.timings["total"] = time.perf_counter() - started
     _say(out, f"\nDone in {report.timings['total']:.1f} s.")
     return report
@@ -78,7 +83,9 @@ def run(options: DemoOptions, out: TextIO | None = None) -> DemoReport:
 def _server(options: DemoOptions) -> Iterator[tuple[str, str, str, str]]:
     if options.host:
         if not (options.email and options.password):
-            raise ValueError("--host needs --email and --password (an account that may create databases)")
+            raise ValueError(
+                "--host needs --email and --password (an account that may create databases)"
+            )
         yield options.host, options.email, options.password, "given with --host"
         return
     from recoapi.demo.embedded import EmbeddedServer
@@ -111,7 +118,9 @@ class Walkthrough:
         client = self.client
         client.login_individual(email, password)
         name = f"movielens-{uuid.uuid4().hex[:8]}"
-        db = client.create_database(name, "MovieLens ml-latest-small (recoapi demo)", "uint32", "uint32")
+        db = client.create_database(
+            name, "MovieLens ml-latest-small (recoapi demo)", "uint32", "uint32"
+        )
         client.login_individual(email, password, db_id=db["id"])
         for prop, value_type, repeated in PROPERTIES:
             client.create_item_property(prop, value_type, repeated=repeated)
@@ -123,36 +132,67 @@ class Walkthrough:
         with self._timed("movies"):
             client.create_or_update_items_bulk(ml.items, ml.m2m_for(0, len(ml.items)))
             if len(ml.items_no_year):
-                client.create_or_update_items_bulk(ml.items_no_year, ml.m2m_for(len(ml.items), len(ml.items_no_year)))
-        self._step(f"uploaded {ml.n_movies:,} movies ({len(ml.genres):,} genres, {len(ml.tags):,} tags) "
-                   f"in {self.report.timings['movies']:.1f} s")
+                client.create_or_update_items_bulk(
+                    ml.items_no_year, ml.m2m_for(len(ml.items), len(ml.items_no_year))
+                )
+        self._step(
+            f"uploaded {ml.n_movies:,} movies ({len(ml.genres):,} genres, {len(ml.tags):,} tags) "
+            f"in {self.report.timings['movies']:.1f} s"
+        )
         with self._timed("ratings"):
             client.create_or_update_ratings_bulk(ml.ratings)
-        self._step(f"uploaded {len(ml.ratings):,} ratings in {self.report.timings['ratings']:.1f} s")
+        self._step(
+            f"uploaded {len(ml.ratings):,} ratings in {self.report.timings['ratings']:.1f} s"
+        )
 
     def wait(self) -> None:
         with self._timed("model"):
             self.client.wait_until_ready(timeout=600, sleep=0.5)
-            self.client.wait_for_background_task("ml_model_retrain", timeout=600, sleep=0.5,
-                                                 msg="finishing training", wait_if_no_task=False,
-                                                 filtr=lambda t: t["status"] == "RUNNING")
+            self._finish_training()
         self._step(f"model ready after {self.report.timings['model']:.1f} s")
+
+    def _finish_training(self) -> None:
+        """A server may train a first model while ratings still arrive (recoapi does after
+        50,000 new events); wait for the run that covers all of them, if one is going on."""
+        tasks = self.client.get_background_tasks(RETRAIN_TASK)["tasks"]
+        running = [t["task_id"] for t in tasks if t["status"] == "RUNNING"]
+        if running:
+            self.client.wait_for_background_task(
+                RETRAIN_TASK,
+                timeout=600,
+                sleep=0.5,
+                msg="finishing training",
+                filtr=lambda t: t["task_id"] == running[0],
+            )
 
     def similar_films(self) -> None:
         ids = self._ids(self.client.get_reco_item_to_items(USUAL_SUSPECTS, amt=AMT))
         self.report.similar = ids
-        self._movies(f"The {AMT} films most similar to {display_title(self.ml.titles[USUAL_SUSPECTS])}", ids)
+        self._movies(
+            f"The {AMT} films most similar to {display_title(self.ml.titles[USUAL_SUSPECTS])}", ids
+        )
 
     def light_user(self) -> None:
         user = pick_light_user(self.ml.ratings)
         rated = self.client.list_all_user_ratings(user)
         rated = rated[np.lexsort((rated["item_id"], -rated["rating"]))]
         self.report.user_id = user
-        self.report.user_ratings = [(int(i), float(r)) for i, r in zip(rated["item_id"], rated["rating"])]
-        rows = [(f"{r:g}/10", int(i), display_title(self.ml.titles.get(int(i), "?")), self._genres(int(i)))
-                for i, r in zip(rated["item_id"], rated["rating"])]
-        self._say(f"\nUser {user} has rated {len(rated)} films (the first user with fewer than "
-                  f"{LIGHT_USER_MAX}):")
+        self.report.user_ratings = [
+            (int(i), float(r)) for i, r in zip(rated["item_id"], rated["rating"], strict=True)
+        ]
+        rows = [
+            (
+                f"{r:g}/10",
+                int(i),
+                display_title(self.ml.titles.get(int(i), "?")),
+                self._genres(int(i)),
+            )
+            for i, r in zip(rated["item_id"], rated["rating"], strict=True)
+        ]
+        self._say(
+            f"\nUser {user} has rated {len(rated)} films (the first user with fewer than "
+            f"{LIGHT_USER_MAX}):"
+        )
         self._say(table(("rating", "movieId", "title", "genres"), rows, right=(0, 1)))
         self.report.user_recos = self._ids(self.client.get_reco_user_to_items(user, amt=AMT))
         self._movies(f"The {AMT} recommendations for user {user}", self.report.user_recos)
@@ -172,14 +212,25 @@ class Walkthrough:
         after = self._ids(self.client.get_reco_user_to_items(user, amt=AMT))
         self.report.user_recos_after = after
         before = set(self.report.user_recos)
-        self._movies(f"User {user} rates {display_title(self.ml.titles[disliked])} 1/10; "
-                     f"their {AMT} recommendations now (* = new)", after, marks=before)
+        self._movies(
+            f"User {user} rates {display_title(self.ml.titles[disliked])} 1/10; "
+            f"their {AMT} recommendations now (* = new)",
+            after,
+            marks=before,
+        )
 
     # --- output ---------------------------------------------------------------------------------
 
     def _movies(self, heading: str, ids: list[int], marks: set[int] | None = None) -> None:
-        rows = [(f"{n}{'' if marks is None or i in marks else '*'}", i, display_title(self.ml.titles.get(i, "?")),
-                 self._genres(i)) for n, i in enumerate(ids, 1)]
+        rows = [
+            (
+                f"{n}{'' if marks is None or i in marks else '*'}",
+                i,
+                display_title(self.ml.titles.get(i, "?")),
+                self._genres(i),
+            )
+            for n, i in enumerate(ids, 1)
+        ]
         self._say(f"\n{heading}:")
         self._say(table(("#", "movieId", "title", "genres"), rows, right=(0, 1)))
 
@@ -216,8 +267,12 @@ def _print_header(out: TextIO, folder: Path, ml: MovieLens, url: str, label: str
     n_users = len(np.unique(ml.ratings["user_id"]))
     title = "MovieLens walkthrough on recoapi"
     _say(out, f"{title}\n{'=' * len(title)}")
-    _say(out, f"data:   {folder} ({ml.n_movies:,} movies, {len(ml.ratings):,} ratings by {n_users:,} users, "
-              f"{ml.n_raw_tags:,} tags)")
+    _say(
+        out,
+        f"data:   {folder} ({ml.n_movies:,} movies, {len(ml.ratings):,} ratings by {n_users:,} "
+        "users, "
+        f"{ml.n_raw_tags:,} tags)",
+    )
     _say(out, f"server: {url} ({label})\n")
 
 

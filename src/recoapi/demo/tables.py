@@ -6,7 +6,9 @@ import re
 from collections.abc import Sequence
 
 _YEAR_SUFFIX = re.compile(r"^(?P<name>.*?)(?P<year> \(\d{4}[^)]*\))$")
-_ARTICLE = re.compile(r"^(?P<name>.+?), (?P<article>The|A|An|Les|La|Le|Il|Das|Die|Der|El)(?P<rest>( \(.*\))?)$")
+_ARTICLE = re.compile(
+    r"^(?P<name>.+?), (?P<article>The|A|An|Les|La|Le|Il|Das|Die|Der|El)(?P<rest>( \(.*\))?)$"
+)
 
 
 def display_title(title: str, width: int = 56) -> str:
@@ -25,14 +27,22 @@ def clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "\u2026"
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, right: Sequence[int] = (),
-          indent: str = "  ") -> str:
+def table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    *,
+    right: Sequence[int] = (),
+    indent: str = "  ",
+) -> str:
     """Rows under headers, columns padded to their widest cell; ``right`` columns right-aligned."""
     cells = [[str(c) for c in headers]] + [[str(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
 
     def line(row: list[str]) -> str:
-        parts = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        parts = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
         return (indent + "  ".join(parts)).rstrip()
 
     rule = indent + "  ".join("-" * w for w in widths)

@@ -67,9 +67,9 @@ class ProfileWeighting:
     """
 
     rating_points: tuple[tuple[float, float], ...] = (
-        (1.0, -0.5),
-        (4.0, -0.5),
-        (6.0, 0.3),
+        (1.0, 0.2),
+        (4.0, 0.3),
+        (6.0, 0.7),
         (8.0, 1.0),
         (10.0, 1.0),
     )

@@ -7,6 +7,7 @@ built lazily from the store on first use (so a restarted server picks up where i
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from dataclasses import dataclass
@@ -168,7 +169,7 @@ class EngineManager:
               specs: dict[str, PropertySpec]) -> np.ndarray | None:
         if not filters:
             return None
-        key = repr(filters)
+        key = json.dumps(filters, sort_keys=True, default=str)
         mask = engine.masks.get(serving.serial, key)
         if mask is None:
             bound = bind_filters(parse_filters(list(filters)), specs)

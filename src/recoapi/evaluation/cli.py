@@ -1,7 +1,7 @@
 """``recoapi eval``: arguments and entry point (the main CLI delegates here).
 
-    recoapi eval --dataset {ml-latest-small,ml-100k,PATH} [--protocol strong|temporal]
-                 [--seed N] --json OUT
+recoapi eval --dataset {ml-latest-small,ml-100k,PATH} [--protocol strong|temporal]
+             [--seed N] --json OUT
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from recoapi.evaluation.runner import PEER_ORDER, run
 __all__ = ["add_arguments", "build_parser", "main", "run_from_args"]
 
 EXIT_OK = 0
-EXIT_FAILURE = 3
+EXIT_FAILURE = 1  # as the main `recoapi` command
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,8 +61,14 @@ def run_from_args(args: argparse.Namespace) -> int:
         print(f"unknown peer(s) {', '.join(unknown)}: use {','.join(PEER_ORDER)}", file=sys.stderr)
         return EXIT_FAILURE
     try:
-        run(args.dataset, args.protocol, args.seed, args.json_out, peers=peers,
-            data_dir=args.data_dir)
+        run(
+            args.dataset,
+            args.protocol,
+            args.seed,
+            args.json_out,
+            peers=peers,
+            data_dir=args.data_dir,
+        )
     except (FileNotFoundError, ValueError) as exc:
         print(f"recoapi eval: {exc}", file=sys.stderr)
         return EXIT_FAILURE

@@ -84,7 +84,9 @@ def load_dataset(name_or_path: str, data_dir: Path | None = None) -> RatingsData
         return _load_ml100k(path.name, path)
     if (path / "ratings.csv").is_file():
         return _load_ml_latest(path.name, path)
-    raise FileNotFoundError(f"{path}: expected a ratings CSV, or a folder with ratings.csv or u.data")
+    raise FileNotFoundError(
+        f"{path}: expected a ratings CSV, or a folder with ratings.csv or u.data"
+    )
 
 
 def _load_ml_latest(name: str, folder: Path) -> RatingsDataset:
@@ -122,7 +124,9 @@ def _load_ml100k(name: str, folder: Path) -> RatingsDataset:
                 release_year = fields[2][-4:] if fields[2][-4:].isdigit() else ""
                 titles[fields[0]] = fields[1].strip()
                 flags = fields[5:]
-                genres[fields[0]] = [g for g, f in zip(genre_names, flags, strict=False) if f == "1"]
+                genres[fields[0]] = [
+                    g for g, f in zip(genre_names, flags, strict=False) if f == "1"
+                ]
                 if not _YEAR.search(titles[fields[0]]) and release_year:
                     titles[fields[0]] = f"{titles[fields[0]]} ({release_year})"
     return _assemble(name, users, items, stars, times, catalog, titles, genres, {})
@@ -177,11 +181,18 @@ def _assemble(
     user_ids, user = _index(users, ())
     item_ids, item = _index(items, catalog)
     keep = _latest_per_pair(user, item, np.asarray(times, dtype=np.float64), len(item_ids))
-    user, item, stars, times = user[keep], item[keep], np.asarray(stars)[keep], np.asarray(times)[keep]
+    user, item, stars, times = (
+        user[keep],
+        item[keep],
+        np.asarray(stars)[keep],
+        np.asarray(times)[keep],
+    )
     item_titles = [titles.get(i, i) for i in item_ids]
     columns = [
         PropertyColumn("year", "int16", False, [_year(t) for t in item_titles]),
-        PropertyColumn("genres", "unicode32", True, [[g for g in genres.get(i, []) if g] for i in item_ids]),
+        PropertyColumn(
+            "genres", "unicode32", True, [[g for g in genres.get(i, []) if g] for i in item_ids]
+        ),
     ]
     if tags:
         tag_values = [list(tags.get(i, [])) for i in item_ids]
@@ -200,7 +211,7 @@ def _assemble(
 
 
 def _index(values: Sequence[str], first: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Dense indices: ``first`` (the catalog, in file order), then unseen values by order of appearance."""
+    """Dense indices: ``first`` (the catalog, in file order), then new values as they appear."""
     position: dict[str, int] = {}
     for value in list(first) + list(values):
         position.setdefault(value, len(position))
@@ -224,7 +235,7 @@ def _to_ten_point(stars: np.ndarray) -> np.ndarray:
     if top > 10:
         raise ValueError(f"ratings go up to {top}: expected stars (0.5..5) or a 1..10 scale")
     scaled = stars * 2 if top <= 5 else stars
-    return np.clip(scaled, 1, 10).astype(np.float32)
+    return np.asarray(np.clip(scaled, 1, 10), dtype=np.float32)
 
 
 def _year(title: str) -> int | None:

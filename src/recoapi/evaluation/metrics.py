@@ -91,9 +91,7 @@ def hit_rate_at_k(
     ranked: Sequence[np.ndarray], targets: Sequence[np.ndarray], k: int
 ) -> np.ndarray:
     """Per-user 1 when at least one target is in the top k, else 0."""
-    return np.array(
-        [float(_hits(r, t, k).any()) for r, t in zip(ranked, targets, strict=True)]
-    )
+    return np.array([float(_hits(r, t, k).any()) for r, t in zip(ranked, targets, strict=True)])
 
 
 def catalog_coverage(ranked: Sequence[np.ndarray], n_items: int, k: int) -> float:
@@ -104,9 +102,7 @@ def catalog_coverage(ranked: Sequence[np.ndarray], n_items: int, k: int) -> floa
     return len(shown) / n_items
 
 
-def coverage_summary(
-    ranked: Sequence[np.ndarray], n_items: int, k: int, seed: int = 0
-) -> Summary:
+def coverage_summary(ranked: Sequence[np.ndarray], n_items: int, k: int, seed: int = 0) -> Summary:
     """Catalog coverage with a bootstrap (over users, seeded) standard error."""
     rng = np.random.default_rng(seed)
     value = catalog_coverage(ranked, n_items, k)

@@ -72,21 +72,27 @@ class ItemKNNPeer:
     def __init__(self, k: int = 100, shrink: float = 0.0, threshold: float | None = None) -> None:
         self.k, self.shrink, self.threshold = k, shrink, threshold
         self.similarity = sp.csr_matrix((0, 0), dtype=np.float32)
+        self.neighbours = sp.csc_matrix((0, 0), dtype=np.float32)
 
     def fit(self, ratings: sp.csr_matrix) -> None:
         x = binarize(ratings, self.threshold)
-        gram = _dense_gram(x)
+        active = np.flatnonzero(np.diff(x.tocsc().indptr))
+        gram = _dense_gram(x[:, active])
         norms = np.sqrt(np.diag(gram))
         sim = gram / (np.outer(norms, norms) + self.shrink + 1e-9)
         np.fill_diagonal(sim, 0.0)
-        self.similarity = _keep_top_k_per_column(sim.astype(np.float32), self.k)
+        local = _keep_top_k_per_column(sim.astype(np.float32), self.k).tocoo()
+        full = (local.data, (active[local.row], active[local.col]))
+        self.similarity = sp.csr_matrix(full, shape=(x.shape[1], x.shape[1]))
+        self.neighbours = self.similarity.tocsc()
 
     def score(self, profiles: sp.csr_matrix) -> np.ndarray:
         x = binarize(profiles, self.threshold)
         return np.asarray((x @ self.similarity).toarray(), dtype=np.float32)
 
     def similar_items(self, item: int) -> np.ndarray:
-        return np.asarray(self.similarity[item].toarray(), dtype=np.float32).ravel()
+        """The ``k`` nearest neighbours of ``item`` (column ``item``)."""
+        return np.asarray(self.neighbours[:, item].toarray(), dtype=np.float32).ravel()
 
 
 class EASEPeer:
@@ -170,7 +176,12 @@ class ALSPeer:
         threads: int = 2,
     ) -> None:
         self.factors, self.regularization, self.alpha = factors, regularization, alpha
-        self.iterations, self.threshold, self.seed, self.threads = iterations, threshold, seed, threads
+        self.iterations, self.threshold, self.seed, self.threads = (
+            iterations,
+            threshold,
+            seed,
+            threads,
+        )
         self.item_factors = np.zeros((0, factors))
 
     def fit(self, ratings: sp.csr_matrix, callback: Callback | None = None) -> None:
@@ -227,7 +238,11 @@ class BPRPeer:
         threshold: float | None = None,
         seed: int = 0,
     ) -> None:
-        self.factors, self.learning_rate, self.regularization = factors, learning_rate, regularization
+        self.factors, self.learning_rate, self.regularization = (
+            factors,
+            learning_rate,
+            regularization,
+        )
         self.iterations, self.threshold, self.seed = iterations, threshold, seed
         self.fold_in_steps, self.fold_in_rate = fold_in_steps, fold_in_rate
         self.item_factors = np.zeros((0, factors + 1))  # last column: item bias
@@ -293,8 +308,8 @@ PEER_GRIDS: dict[str, dict[str, list[Any]]] = {
     "ALS": {
         "threshold": [None, 7.0],
         "factors": [64, 128],
-        "regularization": [3.0, 10.0, 30.0],
-        "alpha": [1.0, 2.0, 5.0],
+        "regularization": [10.0, 30.0],
+        "alpha": [2.0, 5.0],
         "iterations": [5, 10, 20],
     },
     "BPR": {
@@ -318,8 +333,8 @@ def make_peer(name: str, **params: Any) -> Peer:
 
 def _dense_gram(x: sp.csr_matrix) -> np.ndarray:
     """``XᵀX`` through dense BLAS: faster than a sparse product once items co-occur a lot."""
-    dense = x.toarray().astype(np.float32)
-    return dense.T @ dense
+    dense = np.asarray(x.toarray(), dtype=np.float32)
+    return np.asarray(dense.T @ dense)
 
 
 def _add_ridge(matrix: np.ndarray, l2: float) -> np.ndarray:
@@ -335,7 +350,7 @@ def _spd_inverse(matrix: np.ndarray) -> np.ndarray:
     if info != 0:
         raise np.linalg.LinAlgError(f"inverse failed (info={info})")
     lower = np.tril(inverse)
-    return lower + np.tril(lower, -1).T
+    return np.asarray(lower + np.tril(lower, -1).T)
 
 
 def _keep_top_k_per_column(sim: np.ndarray, k: int) -> sp.csr_matrix:

@@ -198,8 +198,12 @@ def make_cold_item_split(split: Split, seed: int) -> ColdItemSplit:
         profile_row=row_of_user[train.rating_user[in_profile]].astype(np.int32),
         profile_item=train.rating_item[in_profile],
         profile_rating=train.rating_value[in_profile],
-        targets=_items_per_row(row_of_user[train.rating_user], train.rating_item, liked, len(users)),
-        hidden=_items_per_row(row_of_user[train.rating_user], train.rating_item, is_cold, len(users)),
+        targets=_items_per_row(
+            row_of_user[train.rating_user], train.rating_item, liked, len(users)
+        ),
+        hidden=_items_per_row(
+            row_of_user[train.rating_user], train.rating_item, is_cold, len(users)
+        ),
     )
     return ColdItemSplit(seed, cold, _subset_training(train, warm), eval_users)
 

@@ -7,6 +7,7 @@ with the chosen configurations. The result is a JSON-ready dict (also written to
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import platform
@@ -30,7 +31,13 @@ from recoapi.evaluation.metrics import (
     summarize,
 )
 from recoapi.evaluation.peers import PEER_GRIDS
-from recoapi.evaluation.protocols import Split, describe, make_cold_item_split, make_split
+from recoapi.evaluation.protocols import (
+    COLD_ITEM_FRACTION,
+    Split,
+    describe,
+    make_cold_item_split,
+    make_split,
+)
 from recoapi.evaluation.rankers import EngineRanker, ratings_matrix
 from recoapi.evaluation.similarity import (
     co_rated_hit_rate,
@@ -98,6 +105,7 @@ def run(
     report["cold_items"] = _cold_items(split, ours, seed)
     report["environment"] = _environment()
     report["seconds"] = round(time.perf_counter() - start, 1)
+    report["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     print(format_table(report), file=out or sys.stdout)
     if json_out is not None:
         Path(json_out).write_text(json.dumps(report, indent=2, default=_jsonable) + "\n")
@@ -115,8 +123,14 @@ def _test_scores(model: TunedModel, split: Split, seed: int, say: Log) -> dict[s
     scores = evaluate_rankings(ranked, split.test.targets, split.train.n_items, seed)
     elapsed = time.perf_counter() - began
     say(f"{model.name}: test NDCG@100 {scores['NDCG@100']}")
+    targets = split.test.targets
     return {
         "test": {k: v.as_dict() for k, v in scores.items()},
+        # Per test user, in the same order for every model, for paired comparisons.
+        "per_user": {
+            "NDCG@100": ndcg_at_k(ranked, targets, 100).round(6).tolist(),
+            "Recall@20": recall_at_k(ranked, targets, 20).round(6).tolist(),
+        },
         "validation_ndcg@100": model.validation_ndcg,
         "params": model.params,
         "trials": [
@@ -174,10 +188,11 @@ def _cold_items(split: Split, ours: TunedModel, seed: int) -> dict[str, Any]:
     unrestricted = model.rank(cold.users, MAX_K)
     return {
         "description": (
-            f"{len(cold.cold_items)} seeded items lose every training rating; "
-            f"{cold.users.n_rows} training users who rated one of them >= 8/10 get their "
-            "other ratings as input; the cold items they liked are the targets. Ranked "
-            "among the cold items only (candidate mask), and among all items (top 100)."
+            f"a seeded {COLD_ITEM_FRACTION:.0%} of the rated items lose every training rating; "
+            "the training users who rated one of them >= 8/10 get their other ratings as "
+            "input, and the cold items they liked are the targets; ranked among the cold "
+            "items only (a candidate mask, as a filter on new items would), and among all "
+            "items (top 100)"
         ),
         "n_cold_items": int(len(cold.cold_items)),
         "n_users": cold.users.n_rows,
@@ -212,8 +227,10 @@ def format_table(report: dict[str, Any], markdown: bool = False) -> str:
         return "\n".join(lines)
     widths = [max(len(r[c]) for r in rows) for c in range(len(header))]
     return "\n".join(
-        "  ".join(cell.ljust(w) if c == 0 else cell.rjust(w) for c, (cell, w) in
-                  enumerate(zip(row, widths, strict=True)))
+        "  ".join(
+            cell.ljust(w) if c == 0 else cell.rjust(w)
+            for c, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
         for row in rows
     )
 

@@ -198,7 +198,9 @@ def tune_engine(
     elapsed = time.perf_counter() - start
     return (
         _engine_result(best, defaults, trials, elapsed),
-        _engine_result(seen[json.dumps(defaults.to_dict(), sort_keys=True)], defaults, trials, elapsed),
+        _engine_result(
+            seen[json.dumps(defaults.to_dict(), sort_keys=True)], defaults, trials, elapsed
+        ),
     )
 
 

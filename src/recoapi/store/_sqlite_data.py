@@ -271,12 +271,15 @@ class DataMixin:
     def page_resolved_sessions(
         self, dbn: int, users: np.ndarray | None, after: int, limit: int
     ) -> list[tuple[Any, int, float]]:
-        sql = "SELECT rowid, session_key, user_idx, ts FROM resolved_sessions WHERE dbn = ? AND rowid > ?"
-        args: list[Any] = [dbn, after]
+        """Rows ``(position, session_key, user, ts)`` after the first ``after`` ones; the
+        table has no rowid, so the 1-based position in session-key order is the cursor."""
+        sql = "SELECT session_key, user_idx, ts FROM resolved_sessions WHERE dbn = ?"
+        args: list[Any] = [dbn]
         if users is not None:
             sql += f" AND user_idx IN ({','.join('?' * len(users))})"
             args.extend(int(u) for u in users)
-        return [tuple(r) for r in self._query(sql + " ORDER BY rowid LIMIT ?", (*args, limit))]
+        found = self._query(sql + " ORDER BY session_key LIMIT ? OFFSET ?", (*args, limit, after))
+        return [(after + n + 1, *row) for n, row in enumerate(found)]
 
 
 def _interactions(rows: list[Any]) -> InteractionsArrays:

@@ -32,8 +32,7 @@ def _query(req: Request, reco_type: str, exclude_default: bool = False) -> RecoQ
         reranking += list(scenario.get("reranking") or [])
         if scenario.get("exclude_rated_items") is not None and req.q("exclude_rated_items") is None:
             exclude = bool(scenario["exclude_rated_items"])
-    return RecoQuery(amt, cursor[1] if cursor else 0, tuple(_hashable(f) for f in filters),
-                     tuple(_hashable(r) for r in reranking), exclude)
+    return RecoQuery(amt, cursor[1] if cursor else 0, tuple(filters), tuple(reranking), exclude)
 
 
 def _scenario(req: Request, reco_type: str) -> dict[str, Any] | None:
@@ -47,14 +46,6 @@ def _scenario(req: Request, reco_type: str) -> dict[str, Any] | None:
     if found is None:
         raise NotFoundError("scenario", name)
     return found.get("case") if found.get("scenario_type") == "case" else None
-
-
-def _hashable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
-    if isinstance(value, list):
-        return tuple(_hashable(v) for v in value)
-    return value
 
 
 def _answer(req: Request, ranked: np.ndarray, serial: int, query: RecoQuery, reco_type: str) -> dict[str, Any]:

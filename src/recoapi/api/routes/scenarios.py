@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 from recoapi.api.request import Request
 from recoapi.api.routing import Route
+from recoapi.api.util import plain_json
 from recoapi.core.filters import parse_filters, parse_reranking
 from recoapi.errors import NotFoundError, WrongData
 
@@ -29,9 +30,9 @@ def _reco_type(req: Request) -> str:
 
 
 def _validated(req: Request, reco_type: str) -> dict[str, Any]:
-    body = dict(req.payload)
+    body = plain_json(dict(req.payload), "scenario")
     kind = body.get("scenario_type")
-    if kind not in SCENARIO_TYPES or not isinstance(body.get(kind), dict):
+    if not isinstance(kind, str) or kind not in SCENARIO_TYPES or not isinstance(body.get(kind), dict):
         raise WrongData("a scenario needs 'scenario_type' (case, ab_test or condition) and an object "
                         "under that key", field="scenario_type")
     rules = body[kind]
