@@ -175,10 +175,6 @@ def token_of(client: CrossingMindsApiClient) -> str:
     return str(client.jwt_token)
 
 
-def db_of(client: CrossingMindsApiClient) -> dict[str, Any]:
-    return dict(client.get_database())
-
-
 # --- data ---------------------------------------------------------------------------------
 
 

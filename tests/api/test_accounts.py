@@ -109,6 +109,19 @@ def test_wrong_credentials_are_code_21(server: ServerProcess, serializer: str) -
     assert body["error_data"]["error"]
 
 
+def test_unknown_emails_cost_as_much_as_wrong_passwords(server: ServerProcess) -> None:
+    def seconds(email: str) -> float:
+        start = time.perf_counter()
+        resp = call(server.url, "POST", "login/individual/", body={"email": email, "password": "x"})
+        assert resp.status_code == 401
+        return time.perf_counter() - start
+
+    seconds("warm-up@example.com")
+    unknown = min(seconds(f"{unique('nobody')}@example.com") for _ in range(2))
+    known = min(seconds(ROOT_EMAIL) for _ in range(2))
+    assert unknown > 0.3 * known  # without a decoy hash, about 1/100
+
+
 def test_login_ignores_a_stale_authorization_header(
     server: ServerProcess, admin: CrossingMindsApiClient
 ) -> None:
@@ -135,6 +148,8 @@ def test_token_signed_with_another_secret_is_refused(
     claims = jwt.decode(token_of(admin), options={"verify_signature": False})
     forged = jwt.encode(claims, "another server secret, long enough for HS256", algorithm="HS256")
     expect_error(call(server.url, "GET", "databases/current/", forged), 401, 21)
+    unsigned = jwt.encode(claims, None, algorithm="none")
+    expect_error(call(server.url, "GET", "databases/current/", unsigned), 401, 21)
 
 
 # --- refresh tokens ------------------------------------------------------------------------
@@ -255,6 +270,8 @@ def test_manager_creates_accounts_and_databases(
     assert manager.create_individual_account(email, password="secret123", role="backend")["id"]
     assert email in [a["email"] for a in manager.list_accounts()["individual_accounts"]]
     manager.delete_individual_account(email)
+    with xminds_error(xerr.ForbiddenError):  # a manager cannot take the root account over
+        manager.partial_update_individual_account(ROOT_EMAIL, password="taken over")
     manager.login_refresh_token(db_id=db["id"])
     manager.delete_database()
 

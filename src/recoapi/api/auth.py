@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -88,7 +89,7 @@ class TokenSigner:
             "org": principal.org_id,
             "role": principal.role,
             "iat": int(now),
-            "exp": int(now) + self.access_seconds,
+            "exp": math.ceil(now) + self.access_seconds,  # never shorter than configured
         }
         if principal.db_id:
             claims["db"] = principal.db_id

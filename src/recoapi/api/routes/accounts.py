@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from typing import Any
@@ -35,11 +36,19 @@ _WRONG_LOGIN = "wrong credentials"
 # --- logins ------------------------------------------------------------------------------
 
 
+@functools.cache
+def _decoy_hash() -> str:
+    """A real argon2 hash: an unknown email then costs as much as a wrong password, so
+    response times do not tell which accounts exist."""
+    return hash_password(new_secret())
+
+
+
 def login_individual(req: Request) -> dict[str, Any]:
     """Log in with email and password, optionally selecting a database."""
     account = req.state.store.find_account(email=req.body_str("email").strip().lower())
     if account is None or account.kind != "individual":
-        verify_password(None, "")
+        verify_password(_decoy_hash(), req.body_str("password"))
         raise AuthError(_WRONG_LOGIN)
     if not verify_password(account.password_hash, req.body_str("password")):
         raise AuthError(_WRONG_LOGIN)
@@ -64,6 +73,7 @@ def login_root(req: Request) -> dict[str, Any]:
     """Deprecated root login: an organization-level token only."""
     account = req.state.store.find_account(email=req.body_str("email").strip().lower())
     if account is None or account.role != "root":
+        verify_password(_decoy_hash(), req.body_str("password"))
         raise AuthError(_WRONG_LOGIN)
     if not verify_password(account.password_hash, req.body_str("password")):
         raise AuthError(_WRONG_LOGIN)
@@ -193,6 +203,8 @@ def partial_update_individual_account(req: Request) -> dict[str, Any]:
     account = _org_account(req, email=req.body_str("email").strip().lower())
     if req.who.role not in ADMIN_ROLES and account.id != req.who.account_id:
         raise ForbiddenError("only managers may update other accounts")
+    if account.role == "root" and account.id != req.who.account_id:
+        raise ForbiddenError("only the root account itself may change the root account")
     fields: dict[str, Any] = {}
     for name in ("first_name", "last_name"):
         if req.payload.get(name):
