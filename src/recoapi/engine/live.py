@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recoapi.engine.base import PropertyColumn, Recommender
-from recoapi.engine.profiles import build_low_rated, build_profiles
+from recoapi.engine.profiles import build_profiles, rating_weights
 from recoapi.store.base import InteractionsArrays, RatingsArrays
 
 LOW_RATING = 4.0  # out of 10: an item rated this low never comes back in that user's list
@@ -95,21 +95,45 @@ class Feedback:
 
 def profile_rows(
     n_items: int, items: np.ndarray, ratings: np.ndarray, types: np.ndarray | None
-) -> tuple[sp.csr_matrix, np.ndarray, sp.csr_matrix]:
-    """One profile for the model from raw events: (signal row, rated items, low-rated row).
+) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
+    """One profile for the model from raw events: (signal row, rated items, low-rated items),
+    each a 1-row CSR. Items the model does not know (added after its training) are left out.
 
-    Items the model does not know (added after its training) are left out of the profile.
+    Ratings alone (the common case) take a fast path that builds each row directly; with
+    interactions the general ``build_profiles`` decides how both kinds of signal combine.
     """
     known = (items >= 0) & (items < n_items)
     items, ratings = items[known], ratings[known]
     types = None if types is None else types[known]
-    rows = np.zeros(len(items), np.int64)
-    has_types = types is not None and any(t is not None for t in types.tolist())
-    signal = build_profiles(n_items, rows, items, ratings=ratings,
-                            interaction_types=types if has_types else None, n_rows=1)
     rated = np.isfinite(ratings)
-    low = build_low_rated(n_items, rows[rated], items[rated], ratings[rated], n_rows=1, threshold=LOW_RATING)
-    return signal, np.unique(items), low
+    if types is not None and not rated.all():
+        rows = np.zeros(len(items), np.int64)
+        signal = build_profiles(n_items, rows, items, ratings=ratings, interaction_types=types, n_rows=1)
+    else:
+        items, ratings = _last_per_item(items, ratings)
+        weights = rating_weights(ratings)
+        keep = weights != 0
+        signal = _row(items[keep], weights[keep], n_items)
+    rated_items, rated_values = _last_per_item(items[np.isfinite(ratings)], ratings[np.isfinite(ratings)])
+    low = rated_items[rated_values <= LOW_RATING]
+    everything = np.unique(items)
+    return signal, _row(everything, np.ones(len(everything), bool), n_items), \
+        _row(low, np.ones(len(low), bool), n_items)
+
+
+def _last_per_item(items: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique items with the value of their last occurrence."""
+    order = np.argsort(items, kind="stable")
+    items, values = items[order], values[order]
+    last = np.ones(len(items), bool)
+    last[:-1] = items[1:] != items[:-1]
+    return items[last], values[last]
+
+
+def _row(indices: np.ndarray, data: np.ndarray, n_items: int) -> sp.csr_matrix:
+    """A 1-row CSR from sorted unique column indices, without a COO round trip."""
+    return sp.csr_matrix((data, indices.astype(np.int32), np.array([0, len(indices)], np.int32)),
+                         shape=(1, n_items))
 
 
 class MaskCache:

@@ -115,20 +115,30 @@ class EngineManager:
 
     # --- write hooks -------------------------------------------------------------------------
 
+    def _loaded(self, record: DatabaseRecord) -> DatabaseEngine | None:
+        """The live state if it is in memory. Hooks run after their write committed, and a
+        load in progress holds the lock, so a state loaded later already has the write."""
+        with self._lock:
+            return self._dbs.get(record.id)
+
     def on_ratings(self, record: DatabaseRecord, ratings: RatingsArrays) -> None:
-        self._get(record).feedback.add_ratings(ratings)
+        if (engine := self._loaded(record)) is not None:
+            engine.feedback.add_ratings(ratings)
         self.trainer.note_write(record, len(ratings))
 
     def on_ratings_deleted(self, record: DatabaseRecord, user: int, item: int | None) -> None:
-        self._get(record).feedback.remove(user, item)
+        if (engine := self._loaded(record)) is not None:
+            engine.feedback.remove(user, item)
         self.trainer.note_write(record, 1)
 
     def on_user_cleared(self, record: DatabaseRecord, user: int) -> None:
-        self._get(record).feedback.remove(user, None, interactions=True)
+        if (engine := self._loaded(record)) is not None:
+            engine.feedback.remove(user, None, interactions=True)
         self.trainer.note_write(record, 1)
 
     def on_interactions(self, record: DatabaseRecord, events: InteractionsArrays) -> None:
-        self._get(record).feedback.add_interactions(events)
+        if (engine := self._loaded(record)) is not None:
+            engine.feedback.add_interactions(events)
         self.trainer.note_write(record, len(events))
 
     def on_catalog_change(self, record: DatabaseRecord, entity: str) -> None:
