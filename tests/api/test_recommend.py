@@ -11,8 +11,9 @@ import uuid
 from typing import Any
 
 import pytest
-from conftest import ROOT_EMAIL, ROOT_PASSWORD
 from xminds.api.exceptions import NotFoundError, ServerError, WrongData
+
+from conftest import ROOT_EMAIL, ROOT_PASSWORD
 
 N_ITEMS = 40
 
@@ -193,3 +194,10 @@ def test_other_recommendation_routes(reco: Any) -> None:
     assert list(props) == ["A"]
     with pytest.raises(WrongData):
         reco.get_reco_item_properties_to_items({"genre": "A"})
+
+
+def test_item_added_after_training_has_similar_items_from_its_properties(reco: Any) -> None:
+    reco.create_or_replace_item({"item_id": 41, "genre": "B", "year": 2019, "tags": ["t1", "t2"]})
+    top = [int(i) for i in reco.get_reco_item_to_items(41, amt=8)["items_id"]]
+    assert len(top) == 8 and 41 not in top
+    assert sum(genre(i) == "B" for i in top) >= 6

@@ -6,8 +6,9 @@ import uuid
 from typing import Any
 
 import pytest
-from conftest import ROOT_EMAIL, ROOT_PASSWORD
 from xminds.api.exceptions import DuplicatedError, WrongData
+
+from conftest import ROOT_EMAIL, ROOT_PASSWORD
 
 
 def fresh(server: Any) -> Any:

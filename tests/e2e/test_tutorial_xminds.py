@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from conftest import ML_SMALL, ROOT_EMAIL, ROOT_PASSWORD
 from movielens import MovieLens, as_dicts, load
 

@@ -28,12 +28,12 @@ def _fit(kind: str) -> Any:
     data = random_data()
     signals = build_signals(data)
     if kind == "ease":
-        return EaseModel.fit(signals, EaseConfig(l2=10.0, min_support=2))
+        return EaseModel.fit(signals, EaseConfig(l2=0.1, min_support=2))
     if kind == "content":
         return ContentModel.fit(data.n_items, data.item_properties)
     if kind == "popularity":
         return PopularityModel.fit(signals)
-    return train(data, TrainingOptions(ease=EaseConfig(l2=10.0, min_support=2)))
+    return train(data, TrainingOptions(ease=EaseConfig(l2=0.1, min_support=2)))
 
 
 KINDS = ["ease", "content", "popularity", "hybrid"]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from movielens import MovieLens, load
 
+from movielens import MovieLens, load
 from recoapi.engine.base import PropertyColumn, Recommender, TrainingData
 from recoapi.engine.profiles import build_low_rated, build_profiles
 from recoapi.engine.ranking import rank_profile, rank_similar

@@ -48,9 +48,9 @@ def _server(host: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from recoapi import __version__
-
     import numpy  # noqa: F401 - loads BLAS so its threads can be listed
+
+    from recoapi import __version__
 
     lines = [("recoapi", __version__), ("python", platform.python_version()),
              ("platform", platform.platform()), ("cpus", str(os.cpu_count()))]

@@ -34,7 +34,7 @@ from recoapi.core.properties import PropertySpec, ValueType, parse_value_type
 from recoapi.errors import WrongData
 
 if TYPE_CHECKING:  # core stays free of engine imports at run time (duck-typed)
-    from recoapi.engine.base import PropertyColumn
+    from recoapi.core.columns import PropertyColumn
 
 OPS = ("eq", "neq", "lt", "lte", "gt", "gte", "in", "notin", "notempty")
 _NEGATIVE = ("neq", "notin")

@@ -9,25 +9,14 @@ call exactly the same methods on it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
 
+from recoapi.core.columns import PropertyColumn
 
-@dataclass(frozen=True)
-class PropertyColumn:
-    """One item property over the whole catalog, aligned with item indices.
-
-    ``values[i]`` is the value of item ``i``: a scalar (or None when missing) for a plain
-    property, a list (maybe empty) for a repeated one. ``value_type`` is the declared type
-    name (``int16``, ``unicode18``, ``float32``, ``bool``, ...).
-    """
-
-    name: str
-    value_type: str
-    repeated: bool
-    values: list[Any]
+__all__ = ["PropertyColumn", "Recommender", "TrainingData"]
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,11 @@ from recoapi.core.filters import bind_filters, filter_mask, parse_filters, parse
 from recoapi.core.properties import PropertySpec
 from recoapi.engine.live import Feedback, MaskCache, ServingModel, profile_rows
 from recoapi.engine.models import load_model
-from recoapi.engine.ranking import rank_profile, rank_similar
+from recoapi.engine.ranking import rank_profile, rank_similar, top_k
 from recoapi.engine.trainer import RETRAIN_TASK, Trainer, item_columns
 from recoapi.errors import DuplicatedError, ModelNotReady, NotFoundError, WrongData
 from recoapi.store.base import DatabaseRecord, InteractionsArrays, RatingsArrays, Store, TaskRecord
+from recoapi.store.specs import property_columns
 
 log = logging.getLogger("recoapi.engine")
 
@@ -194,7 +195,7 @@ class EngineManager:
                       specs: dict[str, PropertySpec]) -> tuple[np.ndarray, int]:
         engine, serving = self._serving(record)
         if item >= serving.n_items:
-            return self._popular(engine, serving, query, specs, exclude=np.array([item]))
+            return self._similar_to_new_item(record, engine, serving, item, query, specs)
         mask = self._mask(engine, serving, query.filters, specs)
         ranked = rank_similar(serving.model, item, amt=query.amt, offset=query.offset, candidate_mask=mask,
                               rerank=self._rerank(query), item_properties=serving.columns())
@@ -221,6 +222,24 @@ class EngineManager:
             candidate_mask=self._mask(engine, serving, query.filters, specs),
             rerank=self._rerank(query), item_properties=serving.columns(),
         )
+        return ranked, serving.serial
+
+    def _similar_to_new_item(self, record: DatabaseRecord, engine: DatabaseEngine, serving: ServingModel,
+                             item: int, query: RecoQuery, specs: dict[str, PropertySpec]) -> tuple[np.ndarray, int]:
+        """An item added after the model was trained: rank by its properties alone (the
+        model's content space), or by popularity when it has none or the model has no
+        content part. It is served fully after the next training."""
+        content = getattr(serving.model, "content", None)
+        rows = self.store.get_entities(record.n, "item", np.array([item]))
+        if content is None or not rows.get(item):
+            return self._popular(engine, serving, query, specs, exclude=np.array([item]))
+        columns = property_columns(specs, {0: rows[item]}, 1)
+        scores = content.score_tokens(content.encode(columns, 1)).ravel()
+        popularity = getattr(serving.model, "popularity", None)
+        if popularity is not None:  # a tie-breaker among equally similar items
+            scores = scores + 1e-3 * popularity.scores
+        valid = self._mask(engine, serving, query.filters, specs)
+        ranked = top_k(scores, valid, query.offset + query.amt)[query.offset:]
         return ranked, serving.serial
 
     def _popular(self, engine: DatabaseEngine, serving: ServingModel, query: RecoQuery,

@@ -230,18 +230,6 @@ def training_data(store: Store, record: DatabaseRecord) -> TrainingData:
 
 
 def item_columns(store: Store, record: DatabaseRecord, n_items: int) -> tuple[PropertyColumn, ...]:
-    from recoapi.core.properties import decode_from_storage
-    from recoapi.store.specs import load_specs
+    from recoapi.store.specs import load_specs, property_columns
 
-    specs = load_specs(store, record.n, "item")
-    props = store.all_entity_props(record.n, "item")
-    columns = []
-    for name, spec in specs.items():
-        values: list[Any] = [[] if spec.repeated else None] * n_items
-        for index, row in props.items():
-            if name in row and index < n_items:
-                cell = row[name]
-                values[index] = ([decode_from_storage(v, spec.value_type) for v in cell] if spec.repeated
-                                 else decode_from_storage(cell, spec.value_type))
-        columns.append(PropertyColumn(name, spec.value_type.name, spec.repeated, values))
-    return tuple(columns)
+    return property_columns(load_specs(store, record.n, "item"), store.all_entity_props(record.n, "item"), n_items)

@@ -87,7 +87,7 @@ def train(
     report(f"content model on {len(data.item_properties)} properties")
     content = ContentModel.fit(data.n_items, data.item_properties, opts.content)
     report("collaborative model (EASE)")
-    ease = EaseModel.fit(signals, opts.ease)
+    ease = EaseModel.fit(signals, opts.ease, content.tokens)
     model = HybridModel.fit(signals, content, ease, opts.hybrid)
     report(
         f"trained on {signals.nnz} signals, {ease.items.size}/{data.n_items} items dense, "

@@ -11,9 +11,9 @@ from recoapi.api.request import Request
 from recoapi.api.routing import BACKEND_ROLES, Route
 from recoapi.api.util import decode_cursor, encode_cursor
 from recoapi.core.filters import bind_filters, filter_mask, parse_filters
-from recoapi.core.properties import PropertySpec, decode_from_storage
-from recoapi.engine.base import PropertyColumn
+from recoapi.core.properties import PropertySpec
 from recoapi.errors import NotFoundError
+from recoapi.store.specs import decode_cell, property_columns
 
 DEFAULT_PAGE = 300
 MAX_PAGE = 5000
@@ -45,10 +45,7 @@ class Entities:
         for name, value in props.items():
             spec = specs.get(name)
             if spec is not None and (wanted is None or name in wanted):
-                if spec.repeated:
-                    row[name] = [decode_from_storage(v, spec.value_type) for v in value]
-                else:
-                    row[name] = decode_from_storage(value, spec.value_type)
+                row[name] = decode_cell(value, spec)
         return row
 
     def _split(self, rows: list[dict[str, Any]], specs: dict[str, PropertySpec]) -> dict[str, Any]:
@@ -180,7 +177,7 @@ class Entities:
             Route("DELETE", bulk, self.delete_bulk),
         ]
         if self.entity == "user":
-            table.append(Route("DELETE", f"/v1/users/{{user_id}}/*/", self.delete_all,
+            table.append(Route("DELETE", "/v1/users/{user_id}/*/", self.delete_all,
                                roles=read_roles))
         return [Route(r.method, r.template, r.handler, roles=r.roles, tag=self.plural) for r in table]
 
@@ -189,18 +186,8 @@ def _matching(batch: list[tuple[int, dict[str, Any]]], filters: list[Any],
               specs: dict[str, PropertySpec]) -> list[bool]:
     if not filters:
         return [True] * len(batch)
-    columns = {
-        name: PropertyColumn(name, spec.value_type.name, spec.repeated,
-                             [_decoded(props.get(name), spec) for _, props in batch])
-        for name, spec in specs.items()
-    }
-    return filter_mask(filters, columns, len(batch)).tolist()
-
-
-def _decoded(cell: Any, spec: PropertySpec) -> Any:
-    if spec.repeated:
-        return [decode_from_storage(v, spec.value_type) for v in cell or []]
-    return None if cell is None else decode_from_storage(cell, spec.value_type)
+    columns = property_columns(specs, dict(enumerate(props for _, props in batch)), len(batch))
+    return filter_mask(filters, {c.name: c for c in columns}, len(batch)).tolist()
 
 
 def routes() -> list[Route]:

