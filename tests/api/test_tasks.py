@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -65,3 +66,19 @@ def test_unknown_task_name_is_wrong_data(server: Any) -> None:
     client = fresh(server)
     with pytest.raises(WrongData):
         client.trigger_background_task("mine_bitcoins")
+
+
+def test_deleting_a_database_while_it_trains_leaves_training_working(server: Any) -> None:
+    doomed = fresh(server)
+    small_data(doomed)
+    task_id = doomed.trigger_background_task("ml_model_retrain")["task_id"]
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        task = next(t for t in doomed.get_background_tasks("ml_model_retrain")["tasks"] if t["task_id"] == task_id)
+        if task["progress"] != "queued":  # the trainer has taken the run
+            break
+        time.sleep(0.02)
+    doomed.delete_database()  # regression: the trainer thread died on the vanished database
+    survivor = fresh(server)
+    small_data(survivor)
+    survivor.wait_until_ready(timeout=120, sleep=0.3)

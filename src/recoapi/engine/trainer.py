@@ -128,6 +128,8 @@ class Trainer:
                 job.new_events = 0
             try:
                 self._run(job.record, task_id, task_name)
+            except Exception:  # noqa: BLE001 - the trainer thread must outlive any one run
+                log.exception("training run for database %s could not be recorded", job.record.id)
             finally:
                 with self._cond:
                     job.running = False
@@ -160,6 +162,9 @@ class Trainer:
                                             time.time()))
             log.info("database %s: %s", record.id, message)
         except Exception as exc:  # noqa: BLE001 - reported as a FAILED task, old model kept
+            if self.store.get_database(record.id) is None:
+                log.info("database %s was deleted while it trained", record.id)
+                return
             log.exception("training failed for database %s", record.id)
             self.store.save_task(TaskRecord(task.task_id, record.n, task_name, start, "FAILED",
                                             f"training failed: {exc}", time.time()))
