@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import sys
 import uuid
 from collections.abc import Iterator
@@ -11,10 +10,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from server import ROOT_EMAIL, ROOT_PASSWORD, ServerProcess  # noqa: E402
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DATA_ROOT = Path(os.environ.get("RECOAPI_DATA_DIR", PROJECT_ROOT.parent / "shared" / "data"))
-ML_SMALL = DATA_ROOT / "ml-latest-small"
 
 
 @pytest.fixture(scope="session")
@@ -41,5 +36,3 @@ def xclient(server: ServerProcess, serializer: str):  # type: ignore[no-untyped-
     client.login_individual(ROOT_EMAIL, ROOT_PASSWORD, db_id=db["id"])
     return client
 
-
-__all__ = ["ML_SMALL", "ROOT_EMAIL", "ROOT_PASSWORD"]

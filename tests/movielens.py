@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DATA_ROOT = Path(os.environ.get("RECOAPI_DATA_DIR", PROJECT_ROOT.parent / "shared" / "data"))
+ML_SMALL = DATA_ROOT / "ml-latest-small"
 YEAR = re.compile(r"\((\d{4})\)\s*$")
 TAG_CHARS = re.compile(r"[^a-z0-9]")
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from xminds.api.exceptions import NotFoundError, ServerError, WrongData
 
-from conftest import ROOT_EMAIL, ROOT_PASSWORD
+from server import ROOT_EMAIL, ROOT_PASSWORD
 
 N_ITEMS = 40
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from xminds.api.exceptions import DuplicatedError, WrongData
 
-from conftest import ROOT_EMAIL, ROOT_PASSWORD
+from server import ROOT_EMAIL, ROOT_PASSWORD
 
 
 def fresh(server: Any) -> Any:

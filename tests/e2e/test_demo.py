@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from conftest import ML_SMALL, ROOT_EMAIL, ROOT_PASSWORD
+from movielens import ML_SMALL
 from recoapi.cli import main
 from recoapi.demo.data import NAME, ZIP_SHA256, DatasetError, download, is_dataset, load, locate
 from recoapi.demo.movielens import SESSION, USUAL_SUSPECTS, DemoOptions, pick_light_user, run
-from server import ServerProcess
+from server import ROOT_EMAIL, ROOT_PASSWORD, ServerProcess
 
 ZIP = ML_SMALL.parent / f"{NAME}.zip"
 CRIME = {"Crime", "Thriller", "Mystery", "Film-Noir"}

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from conftest import ML_SMALL, ROOT_EMAIL, ROOT_PASSWORD
-from movielens import MovieLens, as_dicts, load
+from movielens import ML_SMALL, MovieLens, as_dicts, load
+from server import ROOT_EMAIL, ROOT_PASSWORD
 
 SESSION = [(1196, 10.0), (1210, 10.0), (780, 8.0), (1373, 7.0), (1924, 1.0)]
 CRIME = {"Crime", "Thriller", "Mystery", "Film-Noir"}

@@ -73,9 +73,11 @@ def random_data(n_users: int = 40, n_items: int = 30, n_ratings: int = 400) -> T
         interaction_type=np.array(["click", "purchase"] * 25, dtype=object),
         interaction_time=np.arange(50, dtype=np.float64),
         item_properties=(
-            PropertyColumn("genres", "unicode18", True,
-                           [[f"g{rng.integers(0, 4)}"] for _ in range(n_items)]),
-            PropertyColumn("price", "float32", False,
-                           [float(rng.uniform(1, 100)) for _ in range(n_items)]),
+            PropertyColumn(
+                "genres", "unicode18", True, [[f"g{rng.integers(0, 4)}"] for _ in range(n_items)]
+            ),
+            PropertyColumn(
+                "price", "float32", False, [float(rng.uniform(1, 100)) for _ in range(n_items)]
+            ),
         ),
     )

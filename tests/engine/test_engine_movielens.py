@@ -16,7 +16,9 @@ from recoapi.engine.profiles import build_low_rated, build_profiles
 from recoapi.engine.ranking import rank_profile, rank_similar
 from recoapi.engine.training import train
 
-DATA = Path(os.environ.get("RECOAPI_DATA_DIR", Path(__file__).resolve().parents[3] / "shared" / "data"))
+DATA = Path(
+    os.environ.get("RECOAPI_DATA_DIR", Path(__file__).resolve().parents[3] / "shared" / "data")
+)
 ML_SMALL = DATA / "ml-latest-small"
 SESSION = {1196: 10.0, 1210: 10.0, 780: 8.0, 1373: 7.0, 1924: 1.0}
 

@@ -32,6 +32,9 @@ class FixedScores:
     def save(self, path: str) -> None:
         raise NotImplementedError
 
+    def with_items(self, n_items: int, columns: Any) -> FixedScores:
+        return self
+
 
 @dataclass
 class Diversity:
@@ -122,28 +125,38 @@ GENRES = PropertyColumn(
 def test_diversity_spreads_the_top_over_property_values() -> None:
     rerank = [Diversity("genres", weight=1.0)]
     plain = rank_profile(descending(), row(11), amt=3)
-    diverse = rank_profile(descending(), row(11), amt=3, rerank=rerank,
-                           item_properties={"genres": GENRES})
+    diverse = rank_profile(
+        descending(), row(11), amt=3, rerank=rerank, item_properties={"genres": GENRES}
+    )
     assert plain.tolist() == [0, 1, 2]
     assert diverse.tolist() == [0, 3, 5]
 
 
 def test_diversity_weight_zero_changes_nothing_and_pages_stay_consistent() -> None:
     props = {"genres": GENRES}
-    zero = rank_profile(descending(), row(11), amt=5, rerank=[Diversity("genres", 0.0)],
-                        item_properties=props)
+    zero = rank_profile(
+        descending(), row(11), amt=5, rerank=[Diversity("genres", 0.0)], item_properties=props
+    )
     assert zero.tolist() == [0, 1, 2, 3, 4]
     rerank = [Diversity("genres", 2.0, {"activation_period": 2})]
     whole = rank_profile(descending(), row(11), amt=8, rerank=rerank, item_properties=props)
-    pages = [rank_profile(descending(), row(11), amt=4, offset=o, rerank=rerank,
-                          item_properties=props) for o in (0, 4)]
+    pages = [
+        rank_profile(descending(), row(11), amt=4, offset=o, rerank=rerank, item_properties=props)
+        for o in (0, 4)
+    ]
     assert np.concatenate(pages).tolist() == whole.tolist()
 
 
 def test_diversity_on_an_unknown_property_or_operation_is_wrong_data() -> None:
     with pytest.raises(WrongData, match="unknown item property"):
-        rank_profile(descending(), row(0), amt=3, rerank=[Diversity("nope")],
-                     item_properties=[GENRES])
+        rank_profile(
+            descending(), row(0), amt=3, rerank=[Diversity("nope")], item_properties=[GENRES]
+        )
     with pytest.raises(WrongData, match="not supported"):
-        rank_profile(descending(), row(0), amt=3, rerank=[Diversity("genres", op="boost")],
-                     item_properties=[GENRES])
+        rank_profile(
+            descending(),
+            row(0),
+            amt=3,
+            rerank=[Diversity("genres", op="boost")],
+            item_properties=[GENRES],
+        )

@@ -25,7 +25,7 @@ def session(n_items: int, ratings: dict[int, float]) -> tuple[sp.csr_matrix, sp.
 
 def user_ratings(data: TrainingData, user: int) -> dict[int, float]:
     mine = data.rating_user == user
-    return dict(zip(data.rating_item[mine].tolist(), data.rating_value[mine].tolist()))
+    return dict(zip(data.rating_item[mine].tolist(), data.rating_value[mine].tolist(), strict=True))
 
 
 def test_checkerboard_user_gets_the_missing_item_of_their_block() -> None:
@@ -95,9 +95,13 @@ def test_training_uses_interactions_and_reports_progress() -> None:
     model = train(data, TrainingOptions(seed=7), progress=messages.append)
     assert messages and "trained" in messages[-1]
     clicks_only = TrainingData(
-        n_users=2, n_items=3, rating_user=np.zeros(0, np.int32),
-        rating_item=np.zeros(0, np.int32), rating_value=np.zeros(0, np.float32),
-        rating_time=np.zeros(0), interaction_user=np.array([0, 1], np.int32),
+        n_users=2,
+        n_items=3,
+        rating_user=np.zeros(0, np.int32),
+        rating_item=np.zeros(0, np.int32),
+        rating_value=np.zeros(0, np.float32),
+        rating_time=np.zeros(0),
+        interaction_user=np.array([0, 1], np.int32),
         interaction_item=np.array([1, 1], np.int32),
         interaction_type=np.array(["buy", "buy"], dtype=object),
         interaction_time=np.zeros(2),
@@ -112,3 +116,32 @@ def test_training_options_round_trip_through_json() -> None:
     again = TrainingOptions.from_dict(json.loads(json.dumps(options.to_dict())))
     assert again == options
     assert TrainingOptions.from_dict(TrainingOptions().to_dict()) == TrainingOptions()
+
+
+def test_items_created_after_training_are_served_through_their_properties() -> None:
+    data = checkerboard()
+    model = train(data)
+    grown = with_cold_items(data, [["g3"]])
+    bigger = model.with_items(grown.n_items, grown.item_properties)
+    assert bigger.n_items == N + 1 and model.n_items == N
+    assert set(rank_similar(bigger, N, amt=BLOCK).tolist()) == set(range(3 * BLOCK, 4 * BLOCK))
+    profile, _ = session(bigger.n_items, {3 * BLOCK: 10.0})
+    assert N in rank_profile(bigger, profile, amt=BLOCK, exclude=profile).tolist()
+    assert bigger.with_items(N, grown.item_properties) is bigger
+
+
+def test_a_profile_of_items_nothing_is_known_about_gets_popular_items() -> None:
+    data = random_data()
+    bare = TrainingData(
+        n_users=data.n_users,
+        n_items=data.n_items + 1,
+        rating_user=data.rating_user,
+        rating_item=data.rating_item,
+        rating_value=data.rating_value,
+        rating_time=data.rating_time,
+    )
+    model = train(bare)
+    profile, _ = session(model.n_items, {data.n_items: 10.0})
+    empty = sp.csr_matrix((1, model.n_items), dtype=np.float32)
+    ranked = rank_profile(model, profile, amt=5, exclude=profile)
+    assert ranked.tolist() == rank_profile(model, empty, amt=5).tolist()

@@ -8,6 +8,7 @@ call exactly the same methods on it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -56,4 +57,9 @@ class Recommender(Protocol):
 
     def save(self, path: str) -> None:
         """Write the model as one ``.npz`` (``allow_pickle=False`` readable)."""
+        ...
+
+    def with_items(self, n_items: int, columns: Sequence[PropertyColumn]) -> Recommender:
+        """A model that also serves items created after training (indices ``self.n_items``
+        to ``n_items - 1``) from their properties in ``columns``; ``self`` when none."""
         ...

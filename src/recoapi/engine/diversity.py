@@ -32,10 +32,10 @@ def _column(item_properties: Any, name: str) -> Sequence[Any]:
         if name not in item_properties:
             raise WrongData(f"reranking on unknown item property {name!r}")
         col = item_properties[name]
-        return col.values if isinstance(col, PropertyColumn) else col  # type: ignore[no-any-return]
+        return col.values if isinstance(col, PropertyColumn) else col
     for col in item_properties:
         if col.name == name:
-            return col.values  # type: ignore[no-any-return]
+            return list(col.values)
     raise WrongData(f"reranking on unknown item property {name!r}")
 
 
@@ -52,7 +52,7 @@ def _incidence(pool: np.ndarray, values: Sequence[Any]) -> np.ndarray:
     for row, code in pairs:
         mat[row, code] = 1.0
     n_vals = mat.sum(axis=1, keepdims=True)
-    return mat / np.maximum(n_vals, 1.0)
+    return np.asarray(mat / np.maximum(n_vals, 1.0))
 
 
 class _Penalty:
@@ -74,7 +74,7 @@ class _Penalty:
         recent = self.picked[-self.period :] if self.period else self.picked
         counts = (self.incidence[recent] > 0).sum(axis=0).astype(np.float64)
         activation = np.where(counts >= self.threshold, counts / self.threshold, 0.0)
-        return self.scale * (self.incidence @ activation)  # type: ignore[no-any-return]
+        return np.asarray(self.scale * (self.incidence @ activation))
 
 
 def _normalise(scores: np.ndarray) -> np.ndarray:

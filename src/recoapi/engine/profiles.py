@@ -1,11 +1,14 @@
 """Raw feedback (ratings 1-10, typed interactions) -> signal weights per (profile, item).
 
-The models never see raw ratings: every profile row holds *signal weights*. A mild weighting
-(about 1 for 8-10, 0.3 for 6, -0.5 for 2-4) matched or beat binarized input with EASE on
-ml-100k, while "rating minus mean" cost ~9% NDCG@100: a low rating is weak negative evidence,
-but it still says which part of the catalog a user explores. The hard rule "a film rated
-<= 4/10 never comes back" is applied at ranking time on the item itself (``build_low_rated``),
-not by flipping the sign of the whole signal.
+The models never see raw ratings: every profile row holds *signal weights*. Measured with
+EASE on held-out MovieLens users (5 folds, ~470 users, targets rated >= 8/10): "rating
+minus mean" costs ~9% NDCG@100 against binarized input, and even mild negatives (-0.5 for
+2-4, 0.3 for 6, 1 for 8-10) cost 1% NDCG@100 and 6% Recall@20 on ml-100k, while graded
+*positive* weights (0.2 for 1, 0.3 for 4, 0.7 for 6, 1 for 8-10) gain 4-5% NDCG@100 and
+2-3% Recall@20 on both ml-100k and ml-latest-small. A low rating still says which part of
+the catalog a user explores, so it stays weak positive evidence for the *neighbours*; the
+hard rule "a film rated <= 4/10 never comes back" is applied at ranking time on the item
+itself (``build_low_rated``), not by flipping the sign of the signal.
 """
 
 from __future__ import annotations
@@ -91,9 +94,7 @@ class ProfileWeighting:
     def from_dict(cls, data: dict[str, Any]) -> ProfileWeighting:
         return cls(
             rating_points=tuple((float(r), float(w)) for r, w in data["rating_points"]),
-            interaction_weights=tuple(
-                (str(k), float(w)) for k, w in data["interaction_weights"]
-            ),
+            interaction_weights=tuple((str(k), float(w)) for k, w in data["interaction_weights"]),
             unknown_interaction_weight=float(data["unknown_interaction_weight"]),
             interaction_cap=float(data["interaction_cap"]),
             low_rating_threshold=float(data["low_rating_threshold"]),

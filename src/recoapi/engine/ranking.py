@@ -9,7 +9,7 @@ descending, then index ascending), so page 2 (``offset=amt``) continues page 1 e
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -156,7 +156,7 @@ def _base_mask(n_items: int, candidate_mask: np.ndarray | None) -> np.ndarray:
 
 def _as_row(mask: sp.csr_matrix | np.ndarray | None, n_items: int) -> sp.csr_matrix | None:
     if mask is None or sp.issparse(mask):
-        return mask  # type: ignore[return-value]
+        return cast("sp.csr_matrix | None", mask)
     arr = np.asarray(mask)
     idx = np.flatnonzero(arr) if arr.dtype == bool else arr.astype(np.int64).ravel()
     data = np.ones(idx.size, dtype=bool)

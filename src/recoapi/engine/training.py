@@ -1,6 +1,12 @@
 """``train(data, options)``: one frozen snapshot in, one ready-to-serve model out.
 
-Runs off the request path (the server calls it from a worker); nothing here touches IO.
+The default model (``HybridModel``): ratings and interactions become graded signal weights
+(``profiles``); item properties become TF-IDF token vectors (``ContentModel``); EASE is
+solved on the items with >= 3 signals with the content cosine added to its Gram matrix
+(CEASE); the other items are bridged to EASE through their content neighbours; the
+popularity prior answers empty profiles. On ml-latest-small: ~5-10 s on 2 cores, ~650 MB
+peak memory, a 100 MB model. Runs off the request path (the server calls it from a
+worker); nothing here touches IO.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ class TrainingOptions:
     """Everything that shapes a trained model. ``to_dict``/``from_dict`` round-trip."""
 
     seed: int = 42
+    """For randomised components; the default model is deterministic (closed form)."""
     weighting: ProfileWeighting = field(default_factory=ProfileWeighting)
     ease: EaseConfig = field(default_factory=EaseConfig)
     content: ContentConfig = field(default_factory=ContentConfig)

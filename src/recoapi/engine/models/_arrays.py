@@ -48,7 +48,7 @@ def strip_prefix(prefix: str, arrays: Arrays) -> Arrays:
 def save_npz(path: str, arrays: Arrays) -> None:
     """Write uncompressed (fast to load, the big arrays are dense floats anyway)."""
     with open(path, "wb") as fh:
-        np.savez(fh, **arrays)
+        np.savez(fh, **arrays)  # type: ignore[arg-type]  # numpy's stub reads ** as allow_pickle
 
 
 def load_npz(path: str) -> Arrays:

@@ -127,7 +127,9 @@ class TokenSpace:
                     rows.append(item)
                     cols.append(j)
                     vals.append(v)
-        mat = sp.csr_matrix((vals, (rows, cols)), shape=(n_items, len(self.vocab)), dtype=np.float32)
+        mat = sp.csr_matrix(
+            (vals, (rows, cols)), shape=(n_items, len(self.vocab)), dtype=np.float32
+        )
         norms = np.sqrt(np.asarray(mat.multiply(mat).sum(axis=1)).ravel())
         mat = sp.diags(1.0 / np.where(norms > 0, norms, 1.0)).astype(np.float32) @ mat
         return mat.tocsr()
@@ -142,7 +144,9 @@ class TokenSpace:
             f"{prefix}idf": self.idf,
             f"{prefix}numeric": np.array(numeric, dtype=str),
             f"{prefix}edges_len": np.array([self.numeric_edges[n].size for n in numeric], int),
-            f"{prefix}edges": np.concatenate([self.numeric_edges[n] for n in numeric] or [[]]),
+            f"{prefix}edges": np.concatenate(
+                [self.numeric_edges[n] for n in numeric] or [np.zeros(0)]
+            ),
             f"{prefix}neighbor_weight": np.array(self.neighbor_weight),
         }
 

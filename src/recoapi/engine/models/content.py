@@ -55,6 +55,21 @@ class ContentConfig:
         return cls(**data)
 
 
+def _top_weights(
+    sims: np.ndarray, rows: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    k = min(k, sims.shape[1])
+    if k == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    vals = np.take_along_axis(sims, top, axis=1)
+    vals = np.where(vals > 1e-3, vals, 0.0)  # below the tie-breaker: no shared property
+    totals = vals.sum(axis=1, keepdims=True)
+    vals = np.divide(vals, totals, out=np.zeros_like(vals), where=totals > 0)
+    keep = vals > 0
+    return np.repeat(rows, k).reshape(-1, k)[keep], top[keep], vals[keep]
+
+
 class ContentModel:
     """``tokens`` is the (items x tokens) matrix with unit-norm rows (or empty rows)."""
 
@@ -87,10 +102,14 @@ class ContentModel:
 
     def profile_tokens(self, profiles: sp.csr_matrix) -> np.ndarray:
         """Signal-weighted mean token vector of each profile (dense ``rows x tokens``)."""
-        mass = np.asarray(abs(profiles).sum(axis=1)).ravel()
-        dense = np.asarray(profiles.toarray(), dtype=np.float32)
+        n_rows = profiles.shape[0]
+        rows = np.repeat(np.arange(n_rows), np.diff(profiles.indptr))
+        mass = np.bincount(rows, weights=np.abs(profiles.data), minlength=n_rows)
+        dense = np.zeros((n_rows, self.n_items), dtype=np.float32)
+        np.add.at(dense, (rows, profiles.indices), profiles.data)
         agg = (self.tokens_t @ dense.T).T
-        return np.asarray(agg, dtype=np.float32) / np.maximum(mass, 1e-9)[:, None]
+        scale = (1.0 / np.maximum(mass, 1e-9)).astype(np.float32)
+        return np.asarray(np.asarray(agg, dtype=np.float32) * scale[:, None])
 
     def score_profiles(self, profiles: sp.csr_matrix) -> np.ndarray:
         """Mean cosine between each item and the profile's items, signal-weighted."""
@@ -104,6 +123,25 @@ class ContentModel:
 
     def similar_items(self, item: int) -> np.ndarray:
         return self.score_tokens(self.tokens[item]).ravel()
+
+    def neighbors(
+        self, rows: np.ndarray, candidates: np.ndarray, k: int, prior: np.ndarray
+    ) -> sp.csr_matrix:
+        """Each row item's ``k`` most similar ``candidates`` by content, weights summing to 1.
+
+        Returns ``(n_items x len(candidates))`` CSR, empty outside ``rows``; ``prior``
+        (over candidates, in [0, 1]) breaks the many ties of coarse properties.
+        """
+        cand = np.asarray(self.tokens[candidates].toarray().T, dtype=np.float32)
+        tie = 1e-3 * np.asarray(prior, dtype=np.float32)
+        parts = [(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))]
+        for start in range(0, len(rows), 1024):
+            block = rows[start : start + 1024]
+            sims = np.asarray(self.tokens[block].toarray() @ cand) + tie
+            parts.append(_top_weights(sims, block, k))
+        r, c, v = (np.concatenate(x) for x in zip(*parts, strict=True))
+        shape = (self.n_items, len(candidates))
+        return sp.csr_matrix((v.astype(np.float32), (r, c)), shape=shape)
 
     def to_arrays(self) -> Arrays:
         out = csr_to_arrays("tokens_", self.tokens)

@@ -1,23 +1,36 @@
 """The default model: EASE on supported items + content cosine + a popularity prior.
 
+EASE (with the items' properties in its Gram matrix, CEASE-style) carries the quality;
+5-fold held-out-user measurements on ml-100k / ml-latest-small gave +5.7% / +8% NDCG@100
+and +2.3% / +5% Recall@20 over a tuned plain EASE on binarized ratings (graded weights
+~+4.5%, CEASE term ~+1-3%, content term ~+0.9% on ml-latest-small). Ensembles with
+user-kNN, item-kNN, iALS, a second "liked-only" EASE, EDLAE dropout, popularity or item
+quality priors were tried and did not help on both datasets.
+
 Scores add up on one scale: EASE's reconstruction of the profile, plus ``content_weight``
 times the signal-weighted mean cosine between each item and the profile's items, plus
 ``popularity_weight`` times the [0, 1] popularity prior. Items outside EASE's dense matrix
-(too few ratings, or no rating at all) are reached only through the last two terms, so they
-surface when the profile's content points at them; a profile without any signal gets the
-popularity ranking.
+(too few ratings, or none) are *bridged*: tied to their nearest content neighbours inside
+it, they score a share of their neighbours' EASE scores, and when rated they feed EASE as
+their neighbours would. This tripled the hit rate of items whose ratings were all hidden
+(HR@10 among them 0.22 -> 0.57 on ml-latest-small) at no cost for the others. A profile
+without any signal gets the popularity ranking.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from recoapi.engine.base import PropertyColumn
 from recoapi.engine.models._arrays import (
     Arrays,
+    csr_from_arrays,
+    csr_to_arrays,
     from_json_array,
     json_array,
     load_npz,
@@ -31,17 +44,29 @@ from recoapi.engine.models.popularity import PopularityModel
 
 __all__ = ["HybridConfig", "HybridModel"]
 
+TIE_BREAK = 1e-6
+
 
 @dataclass(frozen=True)
 class HybridConfig:
-    content_weight: float = 0.05
-    """Weight of the mean profile-item content cosine in user/session scores."""
+    content_weight: float = 0.1
+    """Weight of the mean profile-item content cosine in user/session scores (+0.9%
+    NDCG@100 on ml-latest-small held-out users, neutral on ml-100k; 0.5 already hurts)."""
     popularity_weight: float = 0.0
     """Weight of the [0, 1] popularity prior in user/session scores."""
-    similar_content_weight: float = 0.5
-    """Weight of content cosine in item-to-items (collaborative part scaled to max 1)."""
-    similar_popularity_weight: float = 0.05
-    """Tie-breaker for item-to-items, mostly for items known only by their properties."""
+    similar_content_weight: float = 0.3
+    """Weight of content cosine in item-to-items (collaborative part scaled to max 1).
+    More content raises genre agreement and lowers co-rated hits (0 -> 0.37 / 0.34,
+    0.3 with popularity 0.3 -> 0.44 / 0.35 Jaccard / hit rate, ml-latest-small)."""
+    bridge_neighbors: int = 20
+    """Items outside EASE's matrix are tied to this many content neighbours inside it."""
+    bridge_weight: float = 0.5
+    """A bridged item scores this times the weighted mean EASE score of its neighbours."""
+    bridge_input_weight: float = 0.5
+    """A bridged item in a profile feeds EASE as this share of its neighbours' signal."""
+    similar_popularity_weight: float = 0.3
+    """Popularity prior for item-to-items: lifts co-rated hits and orders the ties of
+    items known only by their properties."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -49,6 +74,10 @@ class HybridConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HybridConfig:
         return cls(**data)
+
+
+def _value(column: PropertyColumn, item: int) -> Any:
+    return column.values[item] if item < len(column.values) else None
 
 
 class HybridModel:
@@ -60,12 +89,16 @@ class HybridModel:
         content: ContentModel,
         popularity: PopularityModel,
         config: HybridConfig,
+        bridge: sp.csr_matrix | None = None,
     ) -> None:
         self.ease = ease
         self.content = content
         self.popularity = popularity
         self.config = config
         self.n_items = popularity.n_items
+        shape = (self.n_items, ease.items.size)
+        self.bridge = sp.csr_matrix(shape, dtype=np.float32) if bridge is None else bridge
+        self.bridged = np.diff(self.bridge.indptr) > 0
 
     @classmethod
     def fit(
@@ -76,22 +109,87 @@ class HybridModel:
         config: HybridConfig | None = None,
     ) -> HybridModel:
         """Assemble from fitted parts (see ``recoapi.engine.training.train``)."""
-        return cls(ease, content, PopularityModel.fit(signals), config or HybridConfig())
+        cfg = config or HybridConfig()
+        popularity = PopularityModel.fit(signals)
+        outside = np.flatnonzero((ease.local < 0) & content.has_content)
+        bridge = content.neighbors(
+            outside, ease.items, cfg.bridge_neighbors, popularity.scores[ease.items]
+        )
+        return cls(ease, content, popularity, cfg, bridge)
+
+    def _warm_scores(self, profiles: sp.csr_matrix) -> np.ndarray:
+        """EASE scores over its own items; bridged profile items count as their content
+        neighbours (scaled by ``bridge_input_weight``)."""
+        weights = self.ease.weights
+        warm = np.asarray(self.ease.local_profiles(profiles) @ weights, dtype=np.float32)
+        if self.config.bridge_input_weight and self.bridged[profiles.indices].any():
+            mapped = np.asarray((profiles @ self.bridge) @ weights, dtype=np.float32)
+            warm += self.config.bridge_input_weight * mapped
+        return warm
+
+    def _collaborative(self, profiles: sp.csr_matrix) -> np.ndarray:
+        """EASE scores, with bridged items mapped through their content neighbours on the
+        way in (a rated new item counts as its neighbours) and on the way out."""
+        warm = self._warm_scores(profiles)
+        scores = np.zeros((profiles.shape[0], self.n_items), dtype=np.float32)
+        scores[:, self.ease.items] = warm
+        if self.config.bridge_weight and self.bridge.nnz:
+            scores += self.config.bridge_weight * np.asarray((self.bridge @ warm.T).T)
+        return scores
 
     def score_profiles(self, profiles: sp.csr_matrix) -> np.ndarray:
-        profiles = sp.csr_matrix(profiles, dtype=np.float32)
-        scores = self.ease.score_profiles(profiles)
+        if not (sp.issparse(profiles) and profiles.format == "csr"):
+            profiles = sp.csr_matrix(profiles)
+        scores = self._collaborative(profiles)
         if self.config.content_weight:
             scores += self.config.content_weight * self.content.score_profiles(profiles)
-        if self.config.popularity_weight:
-            scores += self.config.popularity_weight * self.popularity.scores[None, :]
+        # Popularity also breaks ties (e.g. a profile of items nothing is known about).
+        prior = max(self.config.popularity_weight, TIE_BREAK)
+        scores += prior * self.popularity.scores[None, :]
         empty = np.diff(profiles.indptr) == 0
         if empty.any():
             scores[empty] = self.popularity.scores
         return scores
 
+    def with_items(self, n_items: int, columns: Sequence[PropertyColumn]) -> HybridModel:
+        """A copy that also knows items ``self.n_items .. n_items-1`` by their properties.
+
+        ``columns`` cover the whole new catalog (aligned with indices ``0..n_items-1``);
+        only the new items' values are read, with the trained vocabulary. New items get
+        zero popularity and are bridged to EASE through their content neighbours until
+        the next training. Costs O(catalog) copying of the sparse parts; the dense EASE
+        matrix is shared.
+        """
+        if n_items <= self.n_items:
+            return self
+        new = range(self.n_items, n_items)
+        tail = [
+            PropertyColumn(c.name, c.value_type, c.repeated, [_value(c, i) for i in new])
+            for c in columns
+        ]
+        tokens = sp.vstack([self.content.tokens, self.content.encode(tail, len(new))]).tocsr()
+        content = ContentModel(tokens, self.content.space, self.content.config)
+        ease = EaseModel(
+            n_items, self.ease.items, self.ease.weights, self.ease.config, self.ease.effective_l2
+        )
+        scores = np.concatenate([self.popularity.scores, np.zeros(len(new), np.float32)])
+        prior = self.popularity.scores[self.ease.items]
+        rows = np.arange(self.n_items, n_items)
+        rows = rows[content.has_content[rows]]
+        fresh = content.neighbors(rows, self.ease.items, self.config.bridge_neighbors, prior)
+        old = sp.vstack([self.bridge, sp.csr_matrix((len(new), self.ease.items.size))])
+        bridge = (old + fresh).astype(np.float32).tocsr()
+        return HybridModel(ease, content, PopularityModel(scores), self.config, bridge)
+
     def similar_items(self, item: int) -> np.ndarray:
+        """Scaled EASE row of ``item`` (for a bridged item, the weighted mean of its
+        neighbours' rows), plus content cosine, plus the popularity prior."""
         collaborative = self.ease.similar_items(item)
+        start, end = self.bridge.indptr[item], self.bridge.indptr[item + 1]
+        if end > start:
+            weights = self.bridge.data[start:end]
+            rows = self.ease.weights[self.bridge.indices[start:end]]
+            collaborative[self.ease.items] = weights @ rows
         top = float(collaborative.max())
         if top > 0:
             collaborative /= top
@@ -107,6 +205,7 @@ class HybridModel:
         out.update(with_prefix("ease/", self.ease.to_arrays()))
         out.update(with_prefix("content/", self.content.to_arrays()))
         out.update(with_prefix("popularity/", self.popularity.to_arrays()))
+        out.update(csr_to_arrays("bridge/", self.bridge))
         return out
 
     @classmethod
@@ -116,6 +215,7 @@ class HybridModel:
             ContentModel.from_arrays(strip_prefix("content/", arrays)),
             PopularityModel.from_arrays(strip_prefix("popularity/", arrays)),
             HybridConfig.from_dict(from_json_array(arrays["config"])),
+            csr_from_arrays("bridge/", arrays),
         )
 
     def save(self, path: str) -> None:
