@@ -202,6 +202,9 @@ def markdown(results: dict[str, Any], command: str) -> str:
               "| request | median ms | ratio to bare ASGI |", "|---|---|---|"]
     for name, row in results["http"].items():
         lines.append(f"| {name} | {row['median_ms']} | {row['ratio']} |")
+    lines += ["", "The HTTP recommendation rows ask for user 10 and item 50 every time; the in-process "
+              "rows below rotate over all users and items, so they are medians over profiles of "
+              "every size."]
     bulk = results["bulk"]
     lines += ["", "## Bulk ratings upload (ml-latest-small)", "", "| measurement | value |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in bulk.items()]
