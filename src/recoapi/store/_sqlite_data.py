@@ -20,6 +20,7 @@ from recoapi.store.base import InteractionsArrays, RatingsArrays, dumps
 
 class DataMixin:
     _vocabs: dict[tuple[int, str], Vocab]
+    _cache: dict[tuple[Any, ...], Any]
     _tx: Callable[[], AbstractContextManager[sqlite3.Connection]]
     _query: Callable[..., list[Any]]
 
@@ -33,14 +34,20 @@ class DataMixin:
                 "INSERT INTO properties VALUES (?,?,?,?,?,?)",
                 (dbn, entity, name, value_type, int(repeated), int(indexed)),
             )
+        self._cache.pop(("properties", dbn, entity), None)
 
     def list_properties(self, dbn: int, entity: str) -> list[tuple[str, str, bool, bool]]:
-        rows = self._query(
-            "SELECT name, value_type, repeated, indexed FROM properties"
-            " WHERE dbn = ? AND entity = ? ORDER BY name",
-            (dbn, entity),
-        )
-        return [(r[0], r[1], bool(r[2]), bool(r[3])) for r in rows]
+        """Declarations, cached: every recommendation reads them (this process is the only
+        writer, and each write below drops the cached copy)."""
+        key = ("properties", dbn, entity)
+        if key not in self._cache:
+            rows = self._query(
+                "SELECT name, value_type, repeated, indexed FROM properties"
+                " WHERE dbn = ? AND entity = ? ORDER BY name",
+                (dbn, entity),
+            )
+            self._cache[key] = [(r[0], r[1], bool(r[2]), bool(r[3])) for r in rows]
+        return list(self._cache[key])
 
     def delete_property(self, dbn: int, entity: str, name: str) -> None:
         """Drop the declaration and the values every entity holds for it."""
@@ -53,6 +60,7 @@ class DataMixin:
                 " WHERE dbn = ? AND entity = ? AND props IS NOT NULL",
                 (f'$."{name}"', dbn, entity),
             )
+        self._cache.pop(("properties", dbn, entity), None)
 
     # --- vocabularies ----------------------------------------------------------------------
 

@@ -43,6 +43,7 @@ class SQLiteStore(DataMixin):
         self._local = threading.local()
         self._write_lock = threading.RLock()
         self._vocabs: dict[tuple[int, str], Vocab] = {}
+        self._cache: dict[tuple[Any, ...], Any] = {}  # small read-mostly tables, see users
         self._migrate()
 
     # --- connections and transactions ----------------------------------------------------
@@ -272,6 +273,7 @@ class SQLiteStore(DataMixin):
             c.execute("DELETE FROM databases WHERE n = ?", (record.n,))
         self._vocabs.pop((record.n, "item"), None)
         self._vocabs.pop((record.n, "user"), None)
+        self._cache.clear()
 
     def counters(self, dbn: int) -> dict[str, int]:
         def count(sql: str) -> int:
@@ -330,6 +332,7 @@ class SQLiteStore(DataMixin):
                 " DO UPDATE SET body = excluded.body",
                 (dbn, reco_type, name, dumps(body)),
             )
+        self._cache.pop(("scenarios", dbn), None)
 
     def get_scenario(self, dbn: int, reco_type: str, name: str) -> dict[str, Any] | None:
         rows = self._query(
@@ -350,7 +353,8 @@ class SQLiteStore(DataMixin):
                 "DELETE FROM scenarios WHERE dbn = ? AND reco_type = ? AND name = ?",
                 (dbn, reco_type, name),
             )
-            return cur.rowcount > 0
+        self._cache.pop(("scenarios", dbn), None)
+        return cur.rowcount > 0
 
     def set_default_scenario(self, dbn: int, reco_type: str, name: str | None) -> None:
         with self._tx() as c:
@@ -360,11 +364,13 @@ class SQLiteStore(DataMixin):
                     "UPDATE scenarios SET is_default = 1 WHERE dbn = ? AND reco_type = ? AND name = ?",
                     (dbn, reco_type, name),
                 )
+        self._cache.pop(("scenarios", dbn), None)
 
     def get_default_scenario(self, dbn: int, reco_type: str) -> str | None:
-        rows = self._query(
-            "SELECT name FROM scenarios WHERE dbn = ? AND reco_type = ? AND is_default = 1",
-            (dbn, reco_type),
-        )
-        return rows[0][0] if rows else None
+        """Cached per database: every recommendation asks (see ``list_properties``)."""
+        key = ("scenarios", dbn)
+        if key not in self._cache:
+            rows = self._query("SELECT reco_type, name FROM scenarios WHERE dbn = ? AND is_default = 1", (dbn,))
+            self._cache[key] = {row[0]: row[1] for row in rows}
+        return self._cache[key].get(reco_type)
 
