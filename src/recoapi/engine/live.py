@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -78,9 +77,6 @@ class Feedback:
                 self.ratings.get(user, {}).pop(item, None)
             if interactions:
                 self.interactions.pop(user, None)
-
-    def knows(self, user: int) -> bool:
-        return user in self.ratings or user in self.interactions
 
     def profile_events(self, user: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(items, ratings with NaN for interactions, interaction types) of one user."""
@@ -155,9 +151,3 @@ class MaskCache:
             self._masks[(serial, key)] = mask
             while len(self._masks) > MASK_CACHE_SIZE:
                 self._masks.popitem(last=False)
-
-
-def as_object_array(values: list[Any]) -> np.ndarray:
-    out = np.empty(len(values), object)
-    out[:] = values
-    return out

@@ -22,7 +22,7 @@ from recoapi.engine.live import Feedback, MaskCache, ServingModel, profile_rows
 from recoapi.engine.models import load_model
 from recoapi.engine.ranking import rank_profile, rank_similar, top_k
 from recoapi.engine.trainer import RETRAIN_TASK, Trainer, item_columns
-from recoapi.errors import DuplicatedError, ModelNotReady, NotFoundError, WrongData
+from recoapi.errors import DuplicatedError, ModelNotReady, WrongData
 from recoapi.store.base import DatabaseRecord, InteractionsArrays, RatingsArrays, Store, TaskRecord
 from recoapi.store.specs import property_columns
 
@@ -207,8 +207,9 @@ class EngineManager:
         items, ratings, types = engine.feedback.profile_events(user)
         return self.profile_items(record, items, ratings, types, query, specs)
 
-    def knows_user(self, record: DatabaseRecord, user: int) -> bool:
-        return self._get(record).feedback.knows(user)
+    def user_events(self, record: DatabaseRecord, user: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A user's current feedback as raw events (items, ratings or NaN, interaction types)."""
+        return self._get(record).feedback.profile_events(user)
 
     def profile_items(self, record: DatabaseRecord, items: np.ndarray, ratings: np.ndarray,
                       types: np.ndarray | None, query: RecoQuery,
@@ -252,17 +253,8 @@ class EngineManager:
                               rerank=self._rerank(query), item_properties=serving.columns())
         return ranked, serving.serial
 
-    def item_known(self, record: DatabaseRecord, item: int) -> bool:
-        engine = self._get(record)
-        return engine.serving is not None and item < engine.serving.n_items
-
     def model_info(self, record: DatabaseRecord) -> ServingModel | None:
         return self._get(record).serving
 
     def check_ready(self, record: DatabaseRecord) -> None:
         self._serving(record)
-
-    def require_user(self, record: DatabaseRecord, user: int | None, key: Any) -> int:
-        if user is None:
-            raise NotFoundError("user", key)
-        return user

@@ -107,7 +107,7 @@ def _user(req: Request, user: int, reco_type: str, context: np.ndarray | None = 
     if context is None:
         ranked, serial = req.state.engine.user_items(req.db, user, query, _specs(req))
         return _answer(req, ranked, serial, query, reco_type)
-    items, ratings, types = req.state.engine._get(req.db).feedback.profile_events(user)
+    items, ratings, types = req.state.engine.user_events(req.db, user)
     return _profile(req, *_with_context(items, ratings, types, context), query, reco_type)
 
 
@@ -196,10 +196,8 @@ def users_group_to_items(req: Request) -> dict[str, Any]:
     table = as_table(req.body("users"), "users")
     id_type = req.id_type("user")
     keys = id_type.from_body_array(table.require("user_id", "users"), "users.user_id", req.fmt)
-    feedback = req.state.engine._get(req.db).feedback
-    parts = []
-    for raw in keys.tolist():
-        parts.append(feedback.profile_events(_user_index(req, id_type.to_db(raw), raw)))
+    parts = [req.state.engine.user_events(req.db, _user_index(req, id_type.to_db(raw), raw))
+             for raw in keys.tolist()]
     items = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
     ratings = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
     types = np.concatenate([p[2] for p in parts]) if parts else None
