@@ -91,18 +91,20 @@ def create_sessions_interactions_bulk(req: Request) -> dict[str, Any]:
     return _store(req, "session", *_events(req, "session", None))
 
 
-def create_user_interactions_bulk(req: Request) -> dict[str, Any]:
+def _bulk_for_path_subject(req: Request, subject: str) -> dict[str, Any]:
+    """A bulk whose rows all belong to the user or session named in the path."""
     n = len(as_table(req.body("interactions"), "interactions").columns.get("item_id", []))
     subjects = np.empty(n, object)
-    subjects[:] = [_path_key(req, "user")] * n
-    return _store(req, "user", *_events(req, "user", subjects))
+    subjects[:] = [_path_key(req, subject)] * n
+    return _store(req, subject, *_events(req, subject, subjects))
+
+
+def create_user_interactions_bulk(req: Request) -> dict[str, Any]:
+    return _bulk_for_path_subject(req, "user")
 
 
 def create_session_interactions_bulk(req: Request) -> dict[str, Any]:
-    n = len(as_table(req.body("interactions"), "interactions").columns.get("item_id", []))
-    subjects = np.empty(n, object)
-    subjects[:] = [_path_key(req, "session")] * n
-    return _store(req, "session", *_events(req, "session", subjects))
+    return _bulk_for_path_subject(req, "session")
 
 
 # --- listings --------------------------------------------------------------------------------
