@@ -197,7 +197,10 @@ def test_other_recommendation_routes(reco: Any) -> None:
 
 
 def test_item_added_after_training_has_similar_items_from_its_properties(reco: Any) -> None:
-    reco.create_or_replace_item({"item_id": 41, "genre": "B", "year": 2019, "tags": ["t1", "t2"]})
+    reco.create_or_replace_item({"item_id": 41, "genre": "B", "year": 2030, "tags": ["t1", "t2"]})
     top = [int(i) for i in reco.get_reco_item_to_items(41, amt=8)["items_id"]]
     assert len(top) == 8 and 41 not in top
     assert sum(genre(i) == "B" for i in top) >= 6
+    # before any retraining it can already be recommended, and filtered on
+    only_new = reco.get_reco_user_to_items(20, amt=5, filters=["year:eq:2030"])["items_id"]
+    assert [int(i) for i in only_new] == [41]

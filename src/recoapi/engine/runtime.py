@@ -143,8 +143,25 @@ class EngineManager:
         self.trainer.note_write(record, len(events))
 
     def on_catalog_change(self, record: DatabaseRecord, entity: str) -> None:
-        if entity == "item":
-            self.trainer.note_write(record, 1)
+        if entity != "item":
+            return
+        self.trainer.note_write(record, 1)
+        if (engine := self._loaded(record)) is not None:
+            self._extend_catalog(engine)
+
+    def _extend_catalog(self, engine: DatabaseEngine) -> None:
+        """Serve items created since the last training at once, from their properties: the
+        model is copied with them (its dense part shared) and swapped in whole."""
+        serving = engine.serving
+        n_items = len(self.store.vocab(engine.record.n, "item"))
+        if serving is None or n_items <= serving.n_items or not hasattr(serving.model, "with_items"):
+            return
+        columns = item_columns(self.store, engine.record, n_items)
+        model = serving.model.with_items(n_items, columns)
+        with self._lock:
+            if engine.serving is serving:  # a training that finished meanwhile wins
+                engine.serial += 1
+                engine.serving = ServingModel(model, serving.model_id, engine.serial, serving.trained, columns)
 
     def resolve_session(self, record: DatabaseRecord, session_key: Any, user_key: Any, ts: float) -> bool:
         keys = np.empty(1, object)
