@@ -5,7 +5,7 @@ DATA_DIR ?= .recoapi/data
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test serve bench eval lint clean
+.PHONY: demo test serve bench eval clean
 
 # The virtualenv is rebuilt whenever pyproject.toml changes.
 $(VENV): pyproject.toml
@@ -27,7 +27,7 @@ bench: $(VENV)
 	$(BIN)/python -m benchmarks.run --markdown BENCHMARKS.md
 
 eval: $(VENV)
-	$(BIN)/recoapi eval --dataset ml-latest-small --json EVALUATION.ml-latest-small.json
+	$(BIN)/python scripts/make_evaluation_report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build src/*.egg-info
