@@ -9,6 +9,8 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from recoapi.api.util import plain_json
 from recoapi.errors import ForbiddenError, WrongData
 
@@ -63,6 +65,17 @@ class Request:
             if key != self._frontend_id(entity):
                 raise ForbiddenError(f"a frontend token may only access its own {entity}")
         return key
+
+    def body_keys(self, entity: str, column: Any, field: str) -> np.ndarray:
+        """A column of ids from the body in storage form: int64/uint64 for integer id
+        types (vectorised), an object array otherwise."""
+        id_type = self.id_type(entity)
+        keys = id_type.from_body_array(column, field, self.fmt)
+        if keys.dtype.kind in "iu":
+            return id_type.keys_to_db(keys)
+        out = np.empty(len(keys), object)
+        out[:] = [id_type.to_db(k) for k in keys.tolist()]
+        return out
 
     def _frontend_id(self, entity: str) -> Any:
         value = self.who.frontend_ids.get(entity)

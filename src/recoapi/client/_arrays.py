@@ -65,16 +65,8 @@ def property_dtype(value_type: str) -> np.dtype:
 
 
 def id_to_path(value: Any, id_type: str) -> str:
-    """One id as a URL path segment."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, (bytes, bytearray)):
-        return (
-            b64_encode(bytes(value))
-            if id_type.startswith("bytes")
-            else bytes(value).decode("ascii")
-        )
-    return str(value)
+    """One id as a URL path segment: its JSON form as text."""
+    return str(id_to_json(value, id_type))
 
 
 def id_to_json(value: Any, id_type: str) -> Any:

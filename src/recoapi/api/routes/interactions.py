@@ -27,14 +27,6 @@ DEFAULT_PAGE = 1000
 MAX_PAGE = 16384
 
 
-def _keys(req: Request, entity: str, column: Any, field: str) -> np.ndarray:
-    id_type = req.id_type(entity)
-    keys = id_type.from_body_array(column, field, req.fmt)
-    out = np.empty(len(keys), object)
-    out[:] = [id_type.to_db(k) for k in keys.tolist()]
-    return out
-
-
 def _path_key(req: Request, entity: str) -> Any:
     return req.id_type(entity).to_db(req.path_id(f"{entity}_id", entity))
 
@@ -43,8 +35,8 @@ def _events(req: Request, subject: str, subjects: np.ndarray | None) -> tuple[np
     """Parse the ``interactions`` table; ``subjects`` given when the path names the subject."""
     table = as_table(req.body("interactions"), "interactions")
     if subjects is None:
-        subjects = _keys(req, subject, table.require(f"{subject}_id", "interactions"), f"interactions.{subject}_id")
-    items = _keys(req, "item", table.require("item_id", "interactions"), "interactions.item_id")
+        subjects = req.body_keys(subject, table.require(f"{subject}_id", "interactions"), f"interactions.{subject}_id")
+    items = req.body_keys("item", table.require("item_id", "interactions"), "interactions.item_id")
     types = interaction_types(table.require("interaction_type", "interactions"), "interactions.interaction_type")
     ts = timestamps_column(table.optional("timestamp"), table.n_rows, "interactions.timestamp")
     props = interaction_properties(table.optional("properties"), table.n_rows, "interactions.properties")
@@ -182,7 +174,7 @@ def list_resolved_sessions(req: Request) -> dict[str, Any]:
     after = (decode_cursor(req.q("cursor"), 1) or (0,))[0]
     users = None
     if req.payload.get("users_id") is not None:
-        keys = _keys(req, "user", req.payload["users_id"], "users_id")
+        keys = req.body_keys("user", req.payload["users_id"], "users_id")
         users = req.state.store.vocab(req.db.n, "user").lookup(keys)
         users = users[users >= 0]
     found = req.state.store.page_resolved_sessions(req.db.n, users, after, amt + 1)

@@ -34,16 +34,6 @@ def _write(req: Request, users: np.ndarray, items: np.ndarray, ratings: np.ndarr
     req.state.engine.on_ratings(req.db, arrays)
 
 
-def _db_keys(req: Request, entity: str, column: Any, field: str) -> np.ndarray:
-    id_type = req.id_type(entity)
-    keys = id_type.from_body_array(column, field, req.fmt)
-    if keys.dtype.kind in "iu":
-        return id_type.keys_to_db(keys)
-    out = np.empty(len(keys), object)
-    out[:] = [id_type.to_db(k) for k in keys.tolist()]
-    return out
-
-
 def create_or_update_rating(req: Request) -> None:
     """Rate one item for one user (overwrites an earlier rating of the pair)."""
     user = _user_key(req)
@@ -56,7 +46,7 @@ def create_or_update_rating(req: Request) -> None:
 def create_or_update_user_ratings_bulk(req: Request) -> None:
     user = _user_key(req)
     table = as_table(req.body("ratings"), "ratings")
-    items = _db_keys(req, "item", table.require("item_id", "ratings"), "ratings.item_id")
+    items = req.body_keys("item", table.require("item_id", "ratings"), "ratings.item_id")
     ratings = ratings_column(table.require("rating", "ratings"), "ratings.rating")
     ts = timestamps_column(table.optional("timestamp"), table.n_rows, "ratings.timestamp")
     _write(req, _column([user] * table.n_rows), items, ratings, ts)
@@ -65,8 +55,8 @@ def create_or_update_user_ratings_bulk(req: Request) -> None:
 def create_or_update_ratings_bulk(req: Request) -> None:
     """Many users' ratings in one request (the reference client sends 16384 per chunk)."""
     table = as_table(req.body("ratings"), "ratings")
-    users = _db_keys(req, "user", table.require("user_id", "ratings"), "ratings.user_id")
-    items = _db_keys(req, "item", table.require("item_id", "ratings"), "ratings.item_id")
+    users = req.body_keys("user", table.require("user_id", "ratings"), "ratings.user_id")
+    items = req.body_keys("item", table.require("item_id", "ratings"), "ratings.item_id")
     ratings = ratings_column(table.require("rating", "ratings"), "ratings.rating")
     ts = timestamps_column(table.optional("timestamp"), table.n_rows, "ratings.timestamp")
     _write(req, users, items, ratings, ts)
