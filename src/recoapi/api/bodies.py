@@ -16,16 +16,11 @@ import numpy as np
 
 from recoapi.api.util import plain_json
 from recoapi.core.idtypes import IdType
-from recoapi.core.properties import PropertySpec, encode_for_storage, parse_property_name
+from recoapi.core.properties import PropertySpec, encode_for_storage
 from recoapi.errors import DuplicatedError, WrongData
-from recoapi.store.specs import load_specs  # noqa: F401 - re-exported for routes
 
 MIN_TIMESTAMP, MAX_TIMESTAMP = -1.5e11, 3.5e9
 MAX_INTERACTION_TYPE = 64
-
-
-def normalise_property_name(name: str) -> str:
-    return parse_property_name(name)
 
 
 # --- tables --------------------------------------------------------------------------------
@@ -74,10 +69,6 @@ def as_table(value: Any, field: str) -> Table:
     return Table({name: [item.get(name) for item in value] for name in names}, len(value))
 
 
-def parse_ids(id_type: IdType, column: Any, field: str, fmt: str) -> np.ndarray:
-    return id_type.from_body_array(column, field, fmt)
-
-
 def reject_duplicates(keys: np.ndarray, entity: str) -> None:
     if keys.dtype.kind in "iu":
         uniques, counts = np.unique(keys, return_counts=True)
@@ -100,7 +91,7 @@ def entity_rows(
     """Keys and storage-ready property dicts of a bulk items/users body."""
     field = f"{entity}s"
     table = as_table(body.get(field) if body.get(field) is not None else [], field)
-    keys = parse_ids(id_type, table.require(f"{entity}_id", field), f"{entity}_id", fmt)
+    keys = id_type.from_body_array(table.require(f"{entity}_id", field), f"{entity}_id", fmt)
     reject_duplicates(keys, entity)
     props: list[dict[str, Any]] = [{} for _ in range(table.n_rows)]
     for name, column in table.columns.items():

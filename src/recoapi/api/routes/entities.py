@@ -6,14 +6,14 @@ from typing import Any
 
 import numpy as np
 
-from recoapi.api.bodies import entity_rows, load_specs, single_entity_props
+from recoapi.api.bodies import entity_rows, single_entity_props
 from recoapi.api.request import Request
 from recoapi.api.routing import BACKEND_ROLES, Route
 from recoapi.api.util import decode_cursor, encode_cursor
 from recoapi.core.filters import bind_filters, filter_mask, parse_filters
 from recoapi.core.properties import PropertySpec
 from recoapi.errors import NotFoundError
-from recoapi.store.specs import decode_cell, property_columns
+from recoapi.store.specs import decode_cell, load_specs, property_columns
 
 DEFAULT_PAGE = 300
 MAX_PAGE = 5000

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-from recoapi.api.bodies import load_specs, normalise_property_name
 from recoapi.api.request import Request
 from recoapi.api.routing import Route
-from recoapi.core.properties import parse_value_type
+from recoapi.core.properties import parse_property_name, parse_value_type
 from recoapi.errors import DuplicatedError, NotFoundError
+from recoapi.store.specs import load_specs
 
 
 def _public(spec: Any, entity: str) -> dict[str, Any]:
@@ -20,7 +20,7 @@ def _public(spec: Any, entity: str) -> dict[str, Any]:
 
 
 def _create(req: Request, entity: str) -> None:
-    name = normalise_property_name(req.body_str("property_name", max_len=256))
+    name = parse_property_name(req.body_str("property_name", max_len=256))
     value_type = parse_value_type(req.body_str("value_type", max_len=64))
     if name in load_specs(req.state.store, req.db.n, entity):
         raise DuplicatedError(f"{entity}_property", name, name="DUPLICATED_PROPERTY")
@@ -31,7 +31,7 @@ def _create(req: Request, entity: str) -> None:
 
 
 def _spec(req: Request, entity: str) -> Any:
-    name = normalise_property_name(unquote(req.params["name"]))
+    name = parse_property_name(unquote(req.params["name"]))
     spec = load_specs(req.state.store, req.db.n, entity).get(name)
     if spec is None:
         raise NotFoundError(f"{entity}_property", name, name="PROPERTY_NOT_FOUND")
