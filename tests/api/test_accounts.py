@@ -175,6 +175,20 @@ def test_refresh_token_is_single_use_and_keeps_its_database(
     assert again["database"]["id"] == db_id
 
 
+def test_refresh_token_of_a_deleted_database_expires(
+    server: ServerProcess, admin: CrossingMindsApiClient
+) -> None:
+    doomed = root(server.url).database("json")
+    name, key = service(admin, "backend")
+    db_id = doomed.get_database()["id"]
+    refresh = login_service(server.url, "json", name, key, db_id=db_id)._refresh_token
+    doomed.delete_database()
+    body = expect_error(
+        call(server.url, "POST", "login/refresh-token/", body={"refresh_token": refresh}), 401, 28
+    )
+    assert "database" in body["message"]
+
+
 def test_refresh_token_of_an_organization_login_has_no_database(server: ServerProcess) -> None:
     client = root(server.url).org()
     other = CrossingMindsApiClient(serializer="json", host=server.url)

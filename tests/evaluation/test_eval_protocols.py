@@ -13,6 +13,7 @@ from recoapi.evaluation.protocols import (
     Split,
     make_cold_item_split,
     make_split,
+    max_folds,
 )
 
 
@@ -38,9 +39,11 @@ def user_pairs(data: RatingsDataset, user: int) -> set[tuple[int, int]]:
     return pairs(data.user[mask], data.item[mask])
 
 
-@pytest.mark.parametrize("seed", [0, 1, 7])
-def test_strong_held_out_users_never_in_training(synthetic: RatingsDataset, seed: int) -> None:
-    split = make_split(synthetic, "strong", seed)
+@pytest.mark.parametrize(("seed", "fold"), [(0, 0), (1, 0), (7, 0), (0, 3), (7, 4)])
+def test_strong_held_out_users_never_in_training(
+    synthetic: RatingsDataset, seed: int, fold: int
+) -> None:
+    split = make_split(synthetic, "strong", seed, fold)
     held_out = set(split.validation.users.tolist()) | set(split.test.users.tolist())
     assert not held_out & set(split.train_users.tolist())
     assert not set(split.validation.users.tolist()) & set(split.test.users.tolist())
@@ -138,6 +141,31 @@ def test_cold_items_have_no_training_rating(synthetic: RatingsDataset, protocol:
 def test_unknown_protocol(synthetic: RatingsDataset) -> None:
     with pytest.raises(ValueError, match="unknown protocol"):
         make_split(synthetic, "random", 0)
+
+
+def test_strong_folds_hold_out_every_user_once(synthetic: RatingsDataset) -> None:
+    assert max_folds("strong") == 5
+    splits = [make_split(synthetic, "strong", 3, fold) for fold in range(5)]
+    held = [np.concatenate([s.validation.users, s.test.users]) for s in splits]
+    everyone = np.concatenate(held)
+    assert len(everyone) == len(np.unique(everyone))  # no user held out twice
+    for split, out in zip(splits, held, strict=True):
+        assert split.train.n_users == synthetic.n_users - 12
+        assert not np.isin(out, split.train_users).any()
+    first = make_split(synthetic, "strong", 3)  # fold 0 is the seed's single split
+    assert np.array_equal(first.test.users, splits[0].test.users)
+    assert hidden_pairs(first.test) == hidden_pairs(splits[0].test)
+    with pytest.raises(ValueError, match="fold"):
+        make_split(synthetic, "strong", 3, 5)
+
+
+def test_temporal_second_fold_swaps_validation_and_test(synthetic: RatingsDataset) -> None:
+    first, second = make_split(synthetic, "temporal", 2, 0), make_split(synthetic, "temporal", 2, 1)
+    assert np.array_equal(first.validation.users, second.test.users)
+    assert np.array_equal(first.test.users, second.validation.users)
+    assert hidden_pairs(first.test) == hidden_pairs(second.validation)
+    with pytest.raises(ValueError, match="fold"):
+        make_split(synthetic, "temporal", 2, 2)
 
 
 def test_strong_on_ml_latest_small_never_leaks() -> None:

@@ -14,7 +14,14 @@ from recoapi.evaluation.peers import PopularityPeer
 from recoapi.evaluation.protocols import make_split
 from recoapi.evaluation.rankers import PeerRanker, ratings_matrix, top_items
 from recoapi.evaluation.similarity import co_rated_hit_rate, genre_agreement, jaccard
-from recoapi.evaluation.tuning import expand_grid, option_value, options_with, tune_peer
+from recoapi.evaluation.tuning import (
+    clearly_better,
+    expand_grid,
+    option_value,
+    options_with,
+    tune_engine,
+    tune_peer,
+)
 
 
 def test_top_items_excludes_and_breaks_ties_by_index() -> None:
@@ -61,6 +68,24 @@ def test_tune_peer_keeps_the_best_validation_score(synthetic: RatingsDataset) ->
     assert len(tuned.trials) == 4
     assert tuned.validation_ndcg == max(t.validation_ndcg for t in tuned.trials)
     assert tuned.params in [t.params for t in tuned.trials]
+
+
+def test_clearly_better_needs_a_gain_above_one_paired_standard_error() -> None:
+    base = np.array([0.5, 0.4, 0.6, 0.3])
+    assert clearly_better(base + 0.01, base)  # the same gain for everyone: s.e. 0
+    assert not clearly_better(base, base)
+    noisy = base + np.array([0.2, -0.19, 0.2, -0.19])  # mean +0.005, s.e. ~0.11
+    assert not clearly_better(noisy, base)
+    assert not clearly_better(base - 0.01, base)
+
+
+def test_tune_engine_keeps_the_defaults_without_clear_evidence(synthetic: RatingsDataset) -> None:
+    split = make_split(synthetic, "strong", 0)
+    chosen, shipped = tune_engine(split.train, split.validation)
+    assert shipped.params["changed_from_defaults"] == {}
+    assert len(chosen.trials) >= 3
+    if chosen.params != shipped.params:  # a move away from the defaults must be earned
+        assert chosen.validation_ndcg > shipped.validation_ndcg
 
 
 def test_checkpointed_tuning_records_each_iteration_count(synthetic: RatingsDataset) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from evalkit import data_folder, synthetic_dataset
 
@@ -52,9 +53,31 @@ def test_cli_on_a_small_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "NDCG@100" in table and "popularity" in table
 
 
+def test_folds_pool_the_test_users_of_every_fold(tmp_path: Path) -> None:
+    out = tmp_path / "folds.json"
+    csv = str(write_csv(tmp_path / "small.csv"))
+    args = ["--dataset", csv, "--json", str(out), "--peers", "EASE", "--folds", "3"]
+    assert main(args) == 0
+    report = json.loads(out.read_text())
+    assert report["command"].endswith(f"--folds 3 --json {out}")
+    assert [f["description"] for f in report["folds"]][0] == report["split"]["description"]
+    fold_users = [f["sizes"]["test_users"] for f in report["folds"]]
+    assert report["split"]["sizes"]["test_users"] == sum(fold_users)
+    for result in report["models"].values():
+        assert [f["fold"] for f in result["folds"]] == [0, 1, 2]
+        assert [f["test_users"] for f in result["folds"]] == fold_users
+        assert len(result["per_user"]["NDCG@100"]) == sum(fold_users)
+        assert result["test"]["NDCG@100"]["n"] == sum(fold_users)
+        pooled = np.mean(result["per_user"]["NDCG@100"])
+        assert result["test"]["NDCG@100"]["mean"] == pytest.approx(pooled, abs=1e-6)
+
+
 def test_cli_reports_bad_input(tmp_path: Path) -> None:
     assert main(["--dataset", str(tmp_path / "none"), "--json", str(tmp_path / "o.json")]) == 1
     args = ["--dataset", "ml-100k", "--json", "o.json", "--peers", "SLIM"]
+    assert main(args) == 1
+    csv = str(write_csv(tmp_path / "small.csv"))
+    args = ["--dataset", csv, "--json", str(tmp_path / "o.json"), "--folds", "6"]
     assert main(args) == 1
 
 

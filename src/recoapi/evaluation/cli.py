@@ -1,7 +1,7 @@
 """``recoapi eval``: arguments and entry point (the main CLI delegates here).
 
 recoapi eval --dataset {ml-latest-small,ml-100k,PATH} [--protocol strong|temporal]
-             [--seed N] --json OUT
+             [--seed N] [--folds K] --json OUT
 """
 
 from __future__ import annotations
@@ -35,6 +35,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--protocol", choices=PROTOCOLS, default="strong")
     parser.add_argument("--seed", type=int, default=0, help="seeds the split and every model")
+    parser.add_argument(
+        "--folds",
+        type=int,
+        default=1,
+        help=(
+            "repeat the protocol on K disjoint sets of held-out users and pool their test "
+            "users (strong: up to 5, temporal: up to 2; default 1, the seed's single split)"
+        ),
+    )
     parser.add_argument("--json", dest="json_out", type=Path, metavar="OUT", required=True)
     parser.add_argument(
         "--peers",
@@ -66,6 +75,7 @@ def run_from_args(args: argparse.Namespace) -> int:
             args.protocol,
             args.seed,
             args.json_out,
+            folds=args.folds,
             peers=peers,
             data_dir=args.data_dir,
         )

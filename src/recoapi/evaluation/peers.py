@@ -308,8 +308,8 @@ PEER_GRIDS: dict[str, dict[str, list[Any]]] = {
     "ALS": {
         "threshold": [None, 7.0],
         "factors": [64, 128],
-        "regularization": [10.0, 30.0],
-        "alpha": [2.0, 5.0],
+        "regularization": [3.0, 10.0, 30.0],
+        "alpha": [1.0, 2.0, 5.0],
         "iterations": [5, 10, 20],
     },
     "BPR": {

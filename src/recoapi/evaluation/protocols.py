@@ -5,6 +5,12 @@ Filtering"): held-out users are never seen in training; each gives 80% of their 
 an anonymous session and the model must find the other 20%. *Temporal*: every user is
 known, the last 20% of each user's ratings (by timestamp) are hidden. *Cold items*: a
 seeded set of items loses every rating, so only their properties can bring them back.
+
+*Folds* repeat a protocol on other users so that more of them are scored once each: strong
+generalization's fold ``f`` takes the validation and test users from the next two tenths
+of the same seeded user order (5 folds, every user held out exactly once, half of them as
+test users); temporal has two folds, the second swapping the validation and test halves.
+Fold 0 is the single split of the seed.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ __all__ = [
     "Split",
     "describe",
     "make_cold_item_split",
+    "max_folds",
     "make_split",
     "strong_generalization",
     "temporal",
@@ -119,21 +126,40 @@ class ColdItemSplit:
     users: EvalUsers
 
 
-def make_split(dataset: RatingsDataset, protocol: str, seed: int) -> Split:
+def max_folds(protocol: str) -> int:
+    """How many disjoint folds a protocol has (each user is a test user at most once)."""
     if protocol == "strong":
-        return strong_generalization(dataset, seed)
+        return int(round(1 / (2 * HELD_OUT_FRACTION)))
     if protocol == "temporal":
-        return temporal(dataset, seed)
+        return 2
     raise ValueError(f"unknown protocol {protocol!r}: use one of {', '.join(PROTOCOLS)}")
 
 
-def strong_generalization(dataset: RatingsDataset, seed: int) -> Split:
-    """10% validation and 10% test users, disjoint, never in training; 80/20 per user."""
+def make_split(dataset: RatingsDataset, protocol: str, seed: int, fold: int = 0) -> Split:
+    if not 0 <= fold < max_folds(protocol):
+        raise ValueError(f"fold must lie in [0, {max_folds(protocol)}) for {protocol}")
+    if protocol == "strong":
+        return strong_generalization(dataset, seed, fold)
+    return temporal(dataset, seed, fold)
+
+
+def strong_generalization(dataset: RatingsDataset, seed: int, fold: int = 0) -> Split:
+    """10% validation and 10% test users, disjoint, never in training; 80/20 per user.
+
+    Fold ``f`` holds out the ``2f``-th and ``2f+1``-th tenths of one seeded user order,
+    so the folds of a seed never share a held-out user.
+    """
     rng = np.random.default_rng(seed)
     order = rng.permutation(dataset.n_users)
+    if fold:  # fold 0 keeps drawing from the same generator: it is the seed's split
+        rng = np.random.default_rng([seed, fold])
     n_out = max(1, int(round(HELD_OUT_FRACTION * dataset.n_users)))
-    val_users, test_users = np.sort(order[:n_out]), np.sort(order[n_out : 2 * n_out])
-    train_users = np.sort(order[2 * n_out :])
+    val_part = order[2 * fold * n_out : (2 * fold + 1) * n_out]
+    test_part = order[(2 * fold + 1) * n_out : (2 * fold + 2) * n_out]
+    if not len(test_part):
+        raise ValueError(f"{dataset.n_users} users are too few for fold {fold}")
+    val_users, test_users = np.sort(val_part), np.sort(test_part)
+    train_users = np.setdiff1d(order, np.concatenate([val_part, test_part]))
     by_user = _events_by_user(dataset)
     validation = _random_holdout(dataset, by_user, val_users, rng)
     test = _random_holdout(dataset, by_user, test_users, rng)
@@ -146,11 +172,14 @@ def strong_generalization(dataset: RatingsDataset, seed: int) -> Split:
         f"{RELEVANT_RATING:g}/10; users without targets are skipped"
     )
     train = _training_data(dataset, train_events, train_users)
+    if fold:
+        description += f" (fold {fold} of the seed's user order)"
     return Split("strong", seed, train, train_users, validation, test, description)
 
 
-def temporal(dataset: RatingsDataset, seed: int) -> Split:
-    """Every user's last 20% of ratings hidden; users split in half for validation/test."""
+def temporal(dataset: RatingsDataset, seed: int, fold: int = 0) -> Split:
+    """Every user's last 20% of ratings hidden; users split in half for validation/test
+    (fold 1 swaps the halves)."""
     rng = np.random.default_rng(seed)
     by_user = _events_by_user(dataset)
     kept, hidden = [], []
@@ -170,8 +199,11 @@ def temporal(dataset: RatingsDataset, seed: int) -> Split:
         f"by timestamp are hidden, targets are the hidden ratings >= {RELEVANT_RATING:g}/10; "
         "the users with targets are split at random (seeded) into validation and test halves"
     )
-    validation = everyone.subset(np.sort(order[:half]))
-    test = everyone.subset(np.sort(order[half:]))
+    halves = np.sort(order[:half]), np.sort(order[half:])
+    if fold:
+        halves = halves[::-1]
+        description += " (fold 1: the halves swapped)"
+    validation, test = everyone.subset(halves[0]), everyone.subset(halves[1])
     return Split("temporal", seed, train, all_users, validation, test, description)
 
 

@@ -1,8 +1,10 @@
 """``run``: one dataset, one protocol, every model on the same split, in one process.
 
 Peers and the engine are tuned on the validation users; the test users are scored once,
-with the chosen configurations. The result is a JSON-ready dict (also written to
-``json_out``) and a printed table.
+with the chosen configurations. With several folds this repeats on other held-out users
+and the test users of every fold are pooled (per-fold choices and scores are kept); the
+similar-items and cold-item checks run on fold 0. The result is a JSON-ready dict (also
+written to ``json_out``) and a printed table.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -33,10 +36,12 @@ from recoapi.evaluation.metrics import (
 from recoapi.evaluation.peers import PEER_GRIDS
 from recoapi.evaluation.protocols import (
     COLD_ITEM_FRACTION,
+    EvalUsers,
     Split,
     describe,
     make_cold_item_split,
     make_split,
+    max_folds,
 )
 from recoapi.evaluation.rankers import EngineRanker, ratings_matrix
 from recoapi.evaluation.similarity import (
@@ -71,37 +76,50 @@ def run(
     seed: int = 0,
     json_out: str | Path | None = None,
     *,
+    folds: int = 1,
     peers: Sequence[str] = PEER_ORDER,
     data_dir: Path | None = None,
     out: TextIO | None = None,
     log: Log | None = None,
 ) -> dict[str, Any]:
-    """Tune on validation users, score test users once, print the table, write JSON."""
+    """Per fold: tune on validation users, score test users once. Then pool the test users
+    of every fold, print the table, write JSON."""
     start = time.perf_counter()
     say = log or _stderr_log(start)
+    if not 1 <= folds <= max_folds(protocol):
+        raise ValueError(f"--folds must lie in [1, {max_folds(protocol)}] for {protocol}")
     data = load_dataset(dataset, data_dir)
-    split = make_split(data, protocol, seed)
-    say(f"{data.name}: {split.description}; sizes {split.sizes()}")
-    ratings = ratings_matrix(split.train)
-    tuned: list[TunedModel] = []
-    for name in peers:
-        say(f"tuning {name}")
-        tuned.append(tune_peer(name, PEER_GRIDS[name], ratings, split.validation, seed, say))
-    say("tuning recoapi (engine training pipeline)")
-    ours, shipped = tune_engine(split.train, split.validation, log=say)
-    engines = [ours] if ours.params == shipped.params else [ours, _renamed(shipped)]
-    models = engines + tuned
+    pooled: dict[str, _Pooled] = {}
+    first: tuple[Split, TunedModel, list[TunedModel]] | None = None
+    splits: list[Split] = []
+    for fold in range(folds):
+        split = make_split(data, protocol, seed, fold)
+        splits.append(split)
+        say(f"{data.name} fold {fold}: {split.description}; sizes {split.sizes()}")
+        ours, shipped, tuned = _tune_fold(split, peers, seed, say)
+        for model in (ours, shipped, *tuned):
+            ranked = model.ranker.rank(split.test, MAX_K)
+            pooled.setdefault(model.name, _Pooled()).add(fold, model, ranked, split.test)
+            say(f"{model.name}: fold {fold} test NDCG@100 {pooled[model.name].last_ndcg():.4f}")
+        if first is None:
+            first = (split, ours, tuned)
+    assert first is not None
+    if pooled[SHIPPED].same_params_as(pooled["recoapi"]):
+        del pooled[SHIPPED]
+    n_items = splits[0].train.n_items
     report: dict[str, Any] = {
-        "command": _command(dataset, protocol, seed, json_out),
+        "command": _command(dataset, protocol, seed, folds, json_out),
         "dataset": _dataset_facts(data),
-        "split": describe(split),
+        "split": {**describe(splits[0]), "folds": folds, "sizes": _pooled_sizes(splits)},
+        "folds": [describe(s) for s in splits],
         "seed": seed,
         "metrics": [name for name, _, _ in TABLE_METRICS],
-        "models": {m.name: _test_scores(m, split, seed, say) for m in models},
+        "models": {name: p.as_dict(n_items, seed) for name, p in pooled.items()},
     }
-    say("similar items")
+    split, ours, tuned = first
+    say("similar items (fold 0)")
     report["similar_items"] = _similar_items(data, split, [ours, *tuned], seed)
-    say("cold items")
+    say("cold items (fold 0)")
     report["cold_items"] = _cold_items(split, ours, seed)
     report["environment"] = _environment()
     report["seconds"] = round(time.perf_counter() - start, 1)
@@ -112,33 +130,79 @@ def run(
     return report
 
 
-def _renamed(model: TunedModel) -> TunedModel:
-    model.name = "recoapi (shipped defaults)"
-    return model
+SHIPPED = "recoapi (shipped defaults)"
 
 
-def _test_scores(model: TunedModel, split: Split, seed: int, say: Log) -> dict[str, Any]:
-    began = time.perf_counter()
-    ranked = model.ranker.rank(split.test, MAX_K)
-    scores = evaluate_rankings(ranked, split.test.targets, split.train.n_items, seed)
-    elapsed = time.perf_counter() - began
-    say(f"{model.name}: test NDCG@100 {scores['NDCG@100']}")
-    targets = split.test.targets
-    return {
-        "test": {k: v.as_dict() for k, v in scores.items()},
-        # Per test user, in the same order for every model, for paired comparisons.
-        "per_user": {
-            "NDCG@100": ndcg_at_k(ranked, targets, 100).round(6).tolist(),
-            "Recall@20": recall_at_k(ranked, targets, 20).round(6).tolist(),
-        },
-        "validation_ndcg@100": model.validation_ndcg,
-        "params": model.params,
-        "trials": [
-            {"params": t.params, "validation_ndcg@100": t.validation_ndcg, "seconds": t.seconds}
-            for t in model.trials
-        ],
-        "seconds": {"tuning": round(model.seconds, 1), "test_ranking": round(elapsed, 2)},
-    }
+def _tune_fold(
+    split: Split, peers: Sequence[str], seed: int, say: Log
+) -> tuple[TunedModel, TunedModel, list[TunedModel]]:
+    """(recoapi as chosen, recoapi with its shipped defaults, the tuned peers)."""
+    ratings = ratings_matrix(split.train)
+    tuned: list[TunedModel] = []
+    for name in peers:
+        say(f"tuning {name}")
+        tuned.append(tune_peer(name, PEER_GRIDS[name], ratings, split.validation, seed, say))
+    say("tuning recoapi (engine training pipeline)")
+    ours, shipped = tune_engine(split.train, split.validation, log=say)
+    shipped.name = SHIPPED
+    return ours, shipped, tuned
+
+
+@dataclass
+class _Pooled:
+    """One model's test rankings over every fold, with what was chosen in each fold."""
+
+    ranked: list[np.ndarray] = field(default_factory=list)
+    targets: list[np.ndarray] = field(default_factory=list)
+    folds: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, fold: int, model: TunedModel, ranked: list[np.ndarray], users: EvalUsers) -> None:
+        self.ranked.extend(ranked)
+        self.targets.extend(users.targets)
+        self.folds.append(
+            {
+                "fold": fold,
+                "test_users": users.n_rows,
+                "test": {
+                    "NDCG@100": summarize(ndcg_at_k(ranked, users.targets, 100)).as_dict(),
+                    "Recall@20": summarize(recall_at_k(ranked, users.targets, 20)).as_dict(),
+                },
+                "validation_ndcg@100": model.validation_ndcg,
+                "params": model.params,
+                "trials": [
+                    {"params": t.params, "validation_ndcg@100": t.validation_ndcg,
+                     "seconds": t.seconds}
+                    for t in model.trials
+                ],
+                "tuning_seconds": round(model.seconds, 1),
+            }
+        )
+
+    def last_ndcg(self) -> float:
+        return float(self.folds[-1]["test"]["NDCG@100"]["mean"])
+
+    def same_params_as(self, other: _Pooled) -> bool:
+        return [f["params"] for f in self.folds] == [f["params"] for f in other.folds]
+
+    def as_dict(self, n_items: int, seed: int) -> dict[str, Any]:
+        scores = evaluate_rankings(self.ranked, self.targets, n_items, seed)
+        return {
+            "test": {k: v.as_dict() for k, v in scores.items()},
+            # Per test user, in the same order for every model, for paired comparisons.
+            "per_user": {
+                "NDCG@100": ndcg_at_k(self.ranked, self.targets, 100).round(6).tolist(),
+                "Recall@20": recall_at_k(self.ranked, self.targets, 20).round(6).tolist(),
+            },
+            "folds": self.folds,
+        }
+
+
+def _pooled_sizes(splits: list[Split]) -> dict[str, int]:
+    """Fold 0's training sizes; validation and test counts summed over the folds."""
+    sizes = splits[0].sizes()
+    for key in ("validation_users", "validation_targets", "test_users", "test_targets"):
+        sizes[key] = sum(s.sizes()[key] for s in splits)
+    return sizes
 
 
 def _similar_items(
@@ -235,8 +299,11 @@ def format_table(report: dict[str, Any], markdown: bool = False) -> str:
     )
 
 
-def _command(dataset: str, protocol: str, seed: int, json_out: str | Path | None) -> str:
+def _command(
+    dataset: str, protocol: str, seed: int, folds: int, json_out: str | Path | None
+) -> str:
     command = f"recoapi eval --dataset {dataset} --protocol {protocol} --seed {seed}"
+    command += f" --folds {folds}" if folds != 1 else ""
     return command + (f" --json {json_out}" if json_out is not None else "")
 
 

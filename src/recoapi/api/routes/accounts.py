@@ -88,7 +88,11 @@ def login_refresh_token(req: Request) -> dict[str, Any]:
     account = req.state.store.get_account(record.account_id)
     if account is None:
         raise RefreshTokenExpired("the account of this refresh token no longer exists")
-    database = _selected_database(req, account) or _database_by_id(req, account, record.db_id)
+    database = _selected_database(req, account)
+    if database is None and record.db_id:
+        database = req.state.store.get_database(record.db_id)
+        if database is None or database.org_id != account.org_id:
+            raise RefreshTokenExpired("the database of this refresh token no longer exists")
     return _issue(req, account, database, record.frontend if database else {})
 
 
