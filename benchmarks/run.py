@@ -54,8 +54,19 @@ def median_ms(fn: Any, repeat: int, warmup: int = 20) -> float:
 def start_bare() -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", BARE_APP, "--port", str(port), "--log-level", "warning",
-         "--no-access-log"], cwd=ROOT)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            BARE_APP,
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -79,11 +90,16 @@ def upload_movielens(server: ServerProcess, serializer: str = "pkl") -> tuple[An
     client.create_item_property("year", "int16")
     client.create_item_property("genres", "unicode18", repeated=True)
     client.create_item_property("tags", "unicode20", repeated=True)
-    client.create_or_update_items_bulk(ml.items, [{"name": "genres", "array": ml.genres},
-                                                  {"name": "tags", "array": ml.tags}])
+    client.create_or_update_items_bulk(
+        ml.items, [{"name": "genres", "array": ml.genres}, {"name": "tags", "array": ml.tags}]
+    )
     body = zlib.compress(pickle.dumps({"ratings": ml.ratings}, protocol=4))
-    headers = {"Authorization": f"Bearer {client.api.jwt_token}", "Content-Type": "application/xminds-pkl",
-               "Accept": "application/xminds-pkl", "Content-Encoding": "gzip"}
+    headers = {
+        "Authorization": f"Bearer {client.api.jwt_token}",
+        "Content-Type": "application/xminds-pkl",
+        "Accept": "application/xminds-pkl",
+        "Content-Encoding": "gzip",
+    }
     with httpx.Client(timeout=60) as http:
         start = time.perf_counter()
         response = http.put(server.url + "/v1/ratings-bulk/", content=body, headers=headers)
@@ -104,20 +120,31 @@ def bench_http(repeat: int) -> dict[str, Any]:
                 auth = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
                 results = {
                     "bare ASGI app (GET /)": median_ms(lambda: http.get(bare_url), repeat),
-                    "recoapi GET /healthz": median_ms(lambda: http.get(server.url + "/healthz"), repeat),
+                    "recoapi GET /healthz": median_ms(
+                        lambda: http.get(server.url + "/healthz"), repeat
+                    ),
                     "recoapi GET user-to-items amt=10 (JSON)": median_ms(
-                        lambda: http.get(server.url + "/v1/recommendation/users/10/items/?amt=10",
-                                         headers=auth), repeat),
+                        lambda: http.get(
+                            server.url + "/v1/recommendation/users/10/items/?amt=10", headers=auth
+                        ),
+                        repeat,
+                    ),
                     "recoapi GET item-to-items amt=10 (JSON)": median_ms(
-                        lambda: http.get(server.url + "/v1/recommendation/items/50/items/?amt=10",
-                                         headers=auth), repeat),
+                        lambda: http.get(
+                            server.url + "/v1/recommendation/items/50/items/?amt=10", headers=auth
+                        ),
+                        repeat,
+                    ),
                 }
         finally:
             server.stop()
             bare.terminate()
             bare.wait()
     base = results["bare ASGI app (GET /)"]
-    return {name: {"median_ms": round(ms, 3), "ratio": round(ms / base, 2)} for name, ms in results.items()}
+    return {
+        name: {"median_ms": round(ms, 3), "ratio": round(ms / base, 2)}
+        for name, ms in results.items()
+    }
 
 
 def bench_bulk(repeat: int) -> dict[str, Any]:
@@ -137,20 +164,33 @@ def bench_bulk(repeat: int) -> dict[str, Any]:
             conn = sqlite3.connect(f"{tmp}/bare.db", isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("CREATE TABLE r (u INTEGER, i INTEGER, rating REAL, ts REAL, PRIMARY KEY (u, i))"
-                         " WITHOUT ROWID")
+            conn.execute(
+                "CREATE TABLE r (u INTEGER, i INTEGER, rating REAL, ts REAL, PRIMARY KEY (u, i))"
+                " WITHOUT ROWID"
+            )
             rows = ml.ratings
             start = time.perf_counter()
             conn.execute("BEGIN")
-            conn.executemany("INSERT INTO r VALUES (?,?,?,?)", zip(
-                rows["user_id"].tolist(), rows["item_id"].tolist(), rows["rating"].astype(float).tolist(),
-                rows["timestamp"].tolist()))
+            conn.executemany(
+                "INSERT INTO r VALUES (?,?,?,?)",
+                zip(
+                    rows["user_id"].tolist(),
+                    rows["item_id"].tolist(),
+                    rows["rating"].astype(float).tolist(),
+                    rows["timestamp"].tolist(),
+                    strict=True,
+                ),
+            )
             conn.execute("COMMIT")
             bare.append(time.perf_counter() - start)
             conn.close()
     ours, base = statistics.median(times), statistics.median(bare)
-    return {"ratings": len(ml.ratings), "recoapi PUT /v1/ratings-bulk/ (pkl, one request) median_s": round(ours, 3),
-            "bare sqlite executemany median_s": round(base, 3), "ratio": round(ours / base, 2)}
+    return {
+        "ratings": len(ml.ratings),
+        "recoapi PUT /v1/ratings-bulk/ (pkl, one request) median_s": round(ours, 3),
+        "bare sqlite executemany median_s": round(base, 3),
+        "ratio": round(ours / base, 2),
+    }
 
 
 def bench_engine(repeat: int) -> dict[str, Any]:
@@ -189,28 +229,54 @@ def bench_engine(repeat: int) -> dict[str, Any]:
         ours = median_ms(one_user, repeat)
         similar = median_ms(one_item, repeat)
         bare = median_ms(lambda: np.argpartition(-scores, 10)[:10], repeat)
-    return {"items": n_items, "user-to-items median_ms": round(ours, 3),
-            "item-to-items median_ms": round(similar, 3),
-            "bare argpartition top-10 median_ms": round(bare, 4), "ratio user/bare": round(ours / bare, 1)}
+    return {
+        "items": n_items,
+        "user-to-items median_ms": round(ours, 3),
+        "item-to-items median_ms": round(similar, 3),
+        "bare argpartition top-10 median_ms": round(bare, 4),
+        "ratio user/bare": round(ours / bare, 1),
+    }
 
 
 def markdown(results: dict[str, Any], command: str) -> str:
-    lines = ["# Benchmarks", "",
-             f"Produced by `{command}` on {results['machine']} ({results['date']}). "
-             "Every figure is a median over repeated runs, next to a baseline measured in the same run.", ""]
-    lines += ["## HTTP stack overhead (uvicorn, loopback, keep-alive, one request at a time)", "",
-              "| request | median ms | ratio to bare ASGI |", "|---|---|---|"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Produced by `{command}` on {results['machine']} ({results['date']}). "
+        "Every figure is a median over repeated runs, next to a baseline measured in the same run.",
+        "",
+    ]
+    lines += [
+        "## HTTP stack overhead (uvicorn, loopback, keep-alive, one request at a time)",
+        "",
+        "| request | median ms | ratio to bare ASGI |",
+        "|---|---|---|",
+    ]
     for name, row in results["http"].items():
         lines.append(f"| {name} | {row['median_ms']} | {row['ratio']} |")
-    lines += ["", "The HTTP recommendation rows ask for user 10 and item 50 every time; the in-process "
-              "rows below rotate over all users and items, so they are medians over profiles of "
-              "every size."]
+    lines += [
+        "",
+        "The HTTP recommendation rows ask for user 10 and item 50 every time; the in-process "
+        "rows below rotate over all users and items, so they are medians over profiles of "
+        "every size.",
+    ]
     bulk = results["bulk"]
-    lines += ["", "## Bulk ratings upload (ml-latest-small)", "", "| measurement | value |", "|---|---|"]
+    lines += [
+        "",
+        "## Bulk ratings upload (ml-latest-small)",
+        "",
+        "| measurement | value |",
+        "|---|---|",
+    ]
     lines += [f"| {k} | {v} |" for k, v in bulk.items()]
     eng = results["engine"]
-    lines += ["", "## In-process recommendation (ml-latest-small, trained default model)", "",
-              "| measurement | value |", "|---|---|"]
+    lines += [
+        "",
+        "## In-process recommendation (ml-latest-small, trained default model)",
+        "",
+        "| measurement | value |",
+        "|---|---|",
+    ]
     lines += [f"| {k} | {v} |" for k, v in eng.items()]
     lines.append("")
     return "\n".join(lines)
@@ -222,7 +288,9 @@ def main() -> None:
     parser.add_argument("--markdown", type=Path, default=None)
     args = parser.parse_args()
     results = {
-        "machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}",
+        "machine": (
+            f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}"
+        ),
         "date": time.strftime("%Y-%m-%d"),
         "http": bench_http(args.repeat),
         "bulk": bench_bulk(3),

@@ -158,7 +158,9 @@ def _per_fold_table(strong: list[dict[str, Any]]) -> str:
         peers = [p for p in PEER_ORDER if p in report["models"]]
         for metric in TARGET_METRICS:
             for index, ours in enumerate(report["models"]["recoapi"]["folds"]):
-                scores = {p: report["models"][p]["folds"][index]["test"][metric]["mean"] for p in peers}
+                scores = {
+                    p: report["models"][p]["folds"][index]["test"][metric]["mean"] for p in peers
+                }
                 peer = max(scores, key=lambda p: scores[p])
                 a, b = ours["test"][metric]["mean"], scores[peer]
                 rows.append(

@@ -35,4 +35,3 @@ def xclient(server: ServerProcess, serializer: str):  # type: ignore[no-untyped-
     db = client.create_database(f"test-{uuid.uuid4().hex[:10]}", "test", "uint32", "uint32")
     client.login_individual(ROOT_EMAIL, ROOT_PASSWORD, db_id=db["id"])
     return client
-

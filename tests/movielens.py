@@ -32,9 +32,15 @@ def load(folder: Path) -> MovieLens:
         movies = list(csv.DictReader(handle))
     index = {int(m["movieId"]): i for i, m in enumerate(movies)}
     years = [int(y.group(1)) if (y := YEAR.search(m["title"].strip())) else 0 for m in movies]
-    items = np.array(list(zip(index, years)), dtype=[("item_id", "<u4"), ("year", "<i2")])
-    genres = [(index[int(m["movieId"])], g) for m in movies for g in m["genres"].split("|")
-              if g != "(no genres listed)"]
+    items = np.array(
+        list(zip(index, years, strict=True)), dtype=[("item_id", "<u4"), ("year", "<i2")]
+    )
+    genres = [
+        (index[int(m["movieId"])], g)
+        for m in movies
+        for g in m["genres"].split("|")
+        if g != "(no genres listed)"
+    ]
     tags_seen: set[tuple[int, str]] = set()
     with open(folder / "tags.csv", newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
@@ -42,14 +48,18 @@ def load(folder: Path) -> MovieLens:
             if tag and int(row["movieId"]) in index:
                 tags_seen.add((index[int(row["movieId"])], tag))
     with open(folder / "ratings.csv", newline="", encoding="utf-8") as handle:
-        rows = [(int(r["userId"]), int(r["movieId"]), 2 * float(r["rating"]), float(r["timestamp"]))
-                for r in csv.DictReader(handle)]
+        rows = [
+            (int(r["userId"]), int(r["movieId"]), 2 * float(r["rating"]), float(r["timestamp"]))
+            for r in csv.DictReader(handle)
+        ]
     return MovieLens(
         items=items,
         genres=np.array(genres, dtype=[("item_index", "<u4"), ("value_id", "<U18")]),
         tags=np.array(sorted(tags_seen), dtype=[("item_index", "<u4"), ("value_id", "<U20")]),
-        ratings=np.array(rows, dtype=[("user_id", "<u4"), ("item_id", "<u4"), ("rating", "<f4"),
-                                      ("timestamp", "<f8")]),
+        ratings=np.array(
+            rows,
+            dtype=[("user_id", "<u4"), ("item_id", "<u4"), ("rating", "<f4"), ("timestamp", "<f8")],
+        ),
         titles={int(m["movieId"]): m["title"] for m in movies},
         movie_genres={int(m["movieId"]): m["genres"].split("|") for m in movies},
     )
@@ -58,4 +68,4 @@ def load(folder: Path) -> MovieLens:
 def as_dicts(arr: np.ndarray) -> list[dict[str, object]]:
     """The JSON client's shape: a list of dicts of plain Python values."""
     names = arr.dtype.names or ()
-    return [dict(zip(names, row)) for row in arr.tolist()]
+    return [dict(zip(names, row, strict=True)) for row in arr.tolist()]

@@ -24,7 +24,9 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, data_dir: Path, *, debounce: float = 0.3, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, *, debounce: float = 0.3, extra_env: dict[str, str] | None = None
+    ) -> None:
         self.data_dir = data_dir
         self.debounce = debounce
         self.extra_env = extra_env or {}
@@ -38,14 +40,33 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> ServerProcess:
-        env = {**os.environ, "RECOAPI_ROOT_EMAIL": ROOT_EMAIL, "RECOAPI_ROOT_PASSWORD": ROOT_PASSWORD,
-               "RECOAPI_TRAIN_DEBOUNCE": str(self.debounce), **self.extra_env}
+        env = {
+            **os.environ,
+            "RECOAPI_ROOT_EMAIL": ROOT_EMAIL,
+            "RECOAPI_ROOT_PASSWORD": ROOT_PASSWORD,
+            "RECOAPI_TRAIN_DEBOUNCE": str(self.debounce),
+            **self.extra_env,
+        }
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self._log_handle = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "recoapi", "--log-level", "warning", "serve", "--host", "127.0.0.1",
-             "--port", str(self.port), "--data-dir", str(self.data_dir)],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "recoapi",
+                "--log-level",
+                "warning",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.time() + 30
         while time.time() < deadline:

@@ -45,7 +45,9 @@ def load_secret_key(data_dir: Path, given: str | None) -> str:
     return key
 
 
-def settings_from_env(data_dir: str | Path, secret_key: str | None = None, **overrides: object) -> Settings:
+def settings_from_env(
+    data_dir: str | Path, secret_key: str | None = None, **overrides: object
+) -> Settings:
     data_dir = Path(data_dir)
     secret = load_secret_key(data_dir, secret_key or os.environ.get("RECOAPI_SECRET_KEY"))
     values: dict[str, object] = {

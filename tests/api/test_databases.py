@@ -185,7 +185,7 @@ def test_delete_removes_every_row(server: ServerProcess) -> None:
     expect_error(
         call(server.url, "PUT", "users/7/ratings/1/", stale, body={"rating": 5.0}), 404, 60
     )
-    with xminds_error(xerr.NotFoundError):  # its refresh token leads nowhere either
+    with xminds_error(xerr.RefreshTokenExpired):  # its refresh token is spent: log in again
         client.login_refresh_token()
     org = root(server.url).org("json")
     again = org.create_database(

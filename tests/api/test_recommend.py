@@ -36,7 +36,14 @@ def ratings() -> list[dict[str, Any]]:
         block = range(1, 21) if user <= 15 else range(21, 41)
         for offset in range(12):
             item = list(block)[(user * 3 + offset * 7) % 20]
-            rows.append({"user_id": user, "item_id": item, "rating": 8.0 + (offset % 3), "timestamp": 1.6e9 + offset})
+            rows.append(
+                {
+                    "user_id": user,
+                    "item_id": item,
+                    "rating": 8.0 + (offset % 3),
+                    "timestamp": 1.6e9 + offset,
+                }
+            )
         other = 25 if user <= 15 else 5
         rows.append({"user_id": user, "item_id": other, "rating": 2.0, "timestamp": 1.6e9})
     return rows
@@ -56,7 +63,10 @@ def reco(server: Any) -> Any:
     client.create_item_property("genre", "unicode10")
     client.create_item_property("year", "int16")
     client.create_item_property("tags", "unicode10", repeated=True)
-    items = [{"item_id": i, "genre": genre(i), "year": year(i), "tags": tags(i)} for i in range(1, N_ITEMS + 1)]
+    items = [
+        {"item_id": i, "genre": genre(i), "year": year(i), "tags": tags(i)}
+        for i in range(1, N_ITEMS + 1)
+    ]
     client.create_or_update_items_bulk(items)
     client.create_or_update_ratings_bulk(ratings())
     client.wait_until_ready(timeout=120, sleep=0.5)
@@ -64,7 +74,9 @@ def reco(server: Any) -> Any:
 
 
 def all_similar(client: Any, item: int, filters: list[str]) -> set[int]:
-    return {int(i) for i in client.get_reco_item_to_items(item, amt=64, filters=filters)["items_id"]}
+    return {
+        int(i) for i in client.get_reco_item_to_items(item, amt=64, filters=filters)["items_id"]
+    }
 
 
 OPS: list[tuple[str, Any]] = [
@@ -117,7 +129,10 @@ def test_user_gets_own_block_and_never_rated_items(reco: Any) -> None:
 
 
 def test_exclude_rated_items_false_keeps_liked_items_but_not_low_rated(reco: Any) -> None:
-    top = {int(i) for i in reco.get_reco_user_to_items(2, amt=64, exclude_rated_items=False)["items_id"]}
+    top = {
+        int(i)
+        for i in reco.get_reco_user_to_items(2, amt=64, exclude_rated_items=False)["items_id"]
+    }
     liked = {r["item_id"] for r in ratings() if r["user_id"] == 2 and r["rating"] >= 8}
     assert liked <= top
     assert 25 not in top  # rated 2/10: never comes back
@@ -133,7 +148,11 @@ def test_cursor_pages_continue_the_ranking_without_repeats(reco: Any) -> None:
 
 
 def test_session_to_items_uses_only_the_request(reco: Any) -> None:
-    session = [{"item_id": 22, "rating": 10.0}, {"item_id": 23, "rating": 9.0}, {"item_id": 4, "rating": 1.0}]
+    session = [
+        {"item_id": 22, "rating": 10.0},
+        {"item_id": 23, "rating": 9.0},
+        {"item_id": 4, "rating": 1.0},
+    ]
     top = [int(i) for i in reco.get_reco_session_to_items(ratings=session, amt=8)["items_id"]]
     assert sum(i > 20 for i in top) >= 7
     assert not {22, 23, 4} & set(top)
@@ -142,8 +161,12 @@ def test_session_to_items_uses_only_the_request(reco: Any) -> None:
 
 def test_diversity_reranking_mixes_genres(reco: Any) -> None:
     plain = [int(i) for i in reco.get_reco_user_to_items(2, amt=8)["items_id"]]
-    mixed = [int(i) for i in reco.get_reco_user_to_items(
-        2, amt=8, reranking=["genre:diversity:1.5"])["items_id"]]
+    mixed = [
+        int(i)
+        for i in reco.get_reco_user_to_items(2, amt=8, reranking=["genre:diversity:1.5"])[
+            "items_id"
+        ]
+    ]
     assert {genre(i) for i in mixed} == {"A", "B"}
     assert sum(genre(i) == "B" for i in mixed) > sum(genre(i) == "B" for i in plain)
 
@@ -172,23 +195,29 @@ def test_new_rating_changes_the_list_at_once(reco: Any) -> None:
     reco.create_or_update_rating(user, before[0], 1.0)
     after = [int(i) for i in reco.get_reco_user_to_items(user, amt=5)["items_id"]]
     assert before[0] not in after
+
     def mean_rank_of_b(ids: list[int]) -> float:
         ranks = {item: rank for rank, item in enumerate(ids)}
         return sum(ranks.get(i, len(ids)) for i in range(22, 41)) / 19
 
     longer = [int(i) for i in reco.get_reco_user_to_items(user, amt=30)["items_id"]]
-    reco.create_or_update_rating(user, 21, 10.0)  # loving one B item pulls B items up, no retraining
+    reco.create_or_update_rating(
+        user, 21, 10.0
+    )  # loving one B item pulls B items up, no retraining
     moved = [int(i) for i in reco.get_reco_user_to_items(user, amt=30)["items_id"]]
     assert mean_rank_of_b(moved) < mean_rank_of_b(longer)
 
 
 def test_other_recommendation_routes(reco: Any) -> None:
-    group = reco.get_reco_users_group_to_items([{"user_id": 2}, {"user_id": 20}], amt=10)["items_id"]
+    group = reco.get_reco_users_group_to_items([{"user_id": 2}, {"user_id": 20}], amt=10)[
+        "items_id"
+    ]
     assert len(group) == 10
     generic = reco.get_reco_generic_to_items(item_id=3, amt=4)
     assert len(generic["items_id"]) == 4
-    ctx = reco.get_reco_session_to_items_w_ctx_items([{"item_id": 30}], ratings=[{"item_id": 31, "rating": 9.0}],
-                                                     amt=5)["items_id"]
+    ctx = reco.get_reco_session_to_items_w_ctx_items(
+        [{"item_id": 30}], ratings=[{"item_id": 31, "rating": 9.0}], amt=5
+    )["items_id"]
     assert sum(int(i) > 20 for i in ctx) >= 4
     props = reco.get_reco_user_to_item_properties(2, "genre", amt=1)["properties"]
     assert list(props) == ["A"]

@@ -23,8 +23,12 @@ def fresh(server: Any) -> Any:
 
 
 def small_data(client: Any) -> None:
-    rows = [{"user_id": u, "item_id": i, "rating": 2.0 + (u * i) % 9, "timestamp": 1.6e9}
-            for u in range(1, 21) for i in range(1, 16) if (u + i) % 3]
+    rows = [
+        {"user_id": u, "item_id": i, "rating": 2.0 + (u * i) % 9, "timestamp": 1.6e9}
+        for u in range(1, 21)
+        for i in range(1, 16)
+        if (u + i) % 3
+    ]
     client.create_or_update_ratings_bulk(rows)
 
 
@@ -49,8 +53,9 @@ def test_trigger_and_wait_then_duplicate_trigger(server: Any) -> None:
     with pytest.raises(DuplicatedError) as duplicated:
         client.trigger_background_task("ml_model_retrain")
     assert duplicated.value.data["name"] == "TASK_ALREADY_RUNNING"
-    assert client.wait_for_background_task("ml_model_retrain", timeout=120, sleep=0.3,
-                                           filtr=lambda t: t["task_id"] == task_id)
+    assert client.wait_for_background_task(
+        "ml_model_retrain", timeout=120, sleep=0.3, filtr=lambda t: t["task_id"] == task_id
+    )
     statuses = [t["status"] for t in client.get_background_tasks("ml_model_retrain")["tasks"]]
     assert statuses.count("COMPLETED") >= 3
 
@@ -74,7 +79,11 @@ def test_deleting_a_database_while_it_trains_leaves_training_working(server: Any
     task_id = doomed.trigger_background_task("ml_model_retrain")["task_id"]
     deadline = time.time() + 60
     while time.time() < deadline:
-        task = next(t for t in doomed.get_background_tasks("ml_model_retrain")["tasks"] if t["task_id"] == task_id)
+        task = next(
+            t
+            for t in doomed.get_background_tasks("ml_model_retrain")["tasks"]
+            if t["task_id"] == task_id
+        )
         if task["progress"] != "queued":  # the trainer has taken the run
             break
         time.sleep(0.02)

@@ -9,8 +9,9 @@ from typing import Any
 
 
 def recoapi(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "recoapi", *args], capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "recoapi", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_help_lists_every_command() -> None:
@@ -34,8 +35,16 @@ def test_doctor_says_when_the_server_does_not_answer() -> None:
 
 
 def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
-    result = recoapi("accounts", "create-root", "--email", "a@b.c", "--password", "short",
-                     "--data-dir", str(tmp_path))
+    result = recoapi(
+        "accounts",
+        "create-root",
+        "--email",
+        "a@b.c",
+        "--password",
+        "short",
+        "--data-dir",
+        str(tmp_path),
+    )
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
     assert "at least 8 characters" in result.stderr

@@ -38,18 +38,23 @@ def test_walkthrough(server: Any, serializer: str, movielens: MovieLens) -> None
     client = CrossingMindsApiClient(serializer=serializer, host=server.url)
     login = client.login_individual(ROOT_EMAIL, ROOT_PASSWORD)  # step 1
     assert login["token"] and "database" not in login
-    db = client.create_database(f"movielens-{uuid.uuid4().hex[:8]}", "MovieLens", "uint32", "uint32")
+    db = client.create_database(
+        f"movielens-{uuid.uuid4().hex[:8]}", "MovieLens", "uint32", "uint32"
+    )
     selected = client.login_individual(ROOT_EMAIL, ROOT_PASSWORD, db["id"])  # step 3
     assert selected["database"]["session_id_type"]
     client.create_item_property("year", "int16")  # steps 4-6
     client.create_item_property("genres", "unicode18", repeated=True)
     client.create_item_property("tags", "unicode20", repeated=True)
-    m2m = [{"name": "genres", "array": _wire(movielens.genres, serializer)},
-           {"name": "tags", "array": _wire(movielens.tags, serializer)}]
+    m2m = [
+        {"name": "genres", "array": _wire(movielens.genres, serializer)},
+        {"name": "tags", "array": _wire(movielens.tags, serializer)},
+    ]
     client.create_or_update_items_bulk(_wire(movielens.items, serializer), m2m)  # step 7
     # one chunk: the reference client sleeps 32.8 s between chunks of 16384
-    client.create_or_update_ratings_bulk(_wire(movielens.ratings, serializer),
-                                         chunk_size=len(movielens.ratings))  # step 8
+    client.create_or_update_ratings_bulk(
+        _wire(movielens.ratings, serializer), chunk_size=len(movielens.ratings)
+    )  # step 8
     assert client.get_database()["counters"]["rating"] == len(movielens.ratings)
     client.wait_until_ready(timeout=300, sleep=1)  # step 9
 
@@ -62,7 +67,9 @@ def test_walkthrough(server: Any, serializer: str, movielens: MovieLens) -> None
     assert len(before) == 8
 
     ratings = np.array(SESSION, dtype=[("item_id", "<u4"), ("rating", "<f4")])
-    session = client.get_reco_session_to_items(_wire(ratings, serializer), amt=8)["items_id"]  # step 12
+    session = client.get_reco_session_to_items(_wire(ratings, serializer), amt=8)[
+        "items_id"
+    ]  # step 12
     assert 1924 not in [int(i) for i in session]
     assert _share(session, movielens.movie_genres, SCIFI) >= 0.75
 

@@ -48,11 +48,15 @@ class RecoApp:
             route, params = self._route(scope)
             body = await self._read_body(receive, headers)
             payload, fmt = decode_request(
-                body, headers.get("content-type"), headers.get("content-encoding"),
+                body,
+                headers.get("content-type"),
+                headers.get("content-encoding"),
                 max_bytes=self.state.settings.max_body_bytes,
             )
             query = parse_qs(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-            req = Request(scope["method"], scope["path"], params, query, headers, payload, fmt, self.state)
+            req = Request(
+                scope["method"], scope["path"], params, query, headers, payload, fmt, self.state
+            )
             fmt = response_format(headers.get("accept"), fmt)
             self._authorize(req, route)
             if route.inline:
@@ -72,7 +76,9 @@ class RecoApp:
         if route is None:
             if exists:
                 raise MethodNotAllowed(scope["method"])
-            raise NotFoundError("path", scope["path"], f"no endpoint at {scope['path']}", name="PATH_NOT_FOUND")
+            raise NotFoundError(
+                "path", scope["path"], f"no endpoint at {scope['path']}", name="PATH_NOT_FOUND"
+            )
         return route, params
 
     async def _read_body(self, receive: Any, headers: dict[str, str]) -> bytes:
@@ -97,7 +103,9 @@ class RecoApp:
         principal = self.state.signer.verify(bearer_token(req.headers.get("authorization")))
         req.principal = principal
         if principal.role not in route.roles:
-            raise ForbiddenError(f"role '{principal.role}' may not call {route.method} {route.template}")
+            raise ForbiddenError(
+                f"role '{principal.role}' may not call {route.method} {route.template}"
+            )
         if route.auth == "db":
             req.database = self.state.bound_database(principal)
 

@@ -52,12 +52,16 @@ def as_table(value: Any, field: str) -> Table:
     """A structured array, a list of dicts or a dict of equal-length lists."""
     if isinstance(value, np.ndarray):
         if value.dtype.names is None or value.ndim != 1:
-            raise WrongData(f"'{field}' must be a 1-D structured array or a list of objects", field=field)
+            raise WrongData(
+                f"'{field}' must be a 1-D structured array or a list of objects", field=field
+            )
         return Table({name: value[name] for name in value.dtype.names}, len(value))
     if isinstance(value, Mapping):
         lengths = {len(v) for v in value.values() if isinstance(v, (list, np.ndarray))}
         if len(lengths) != 1 or len(lengths) != 1 or len(value) == 0:
-            raise WrongData(f"'{field}' as an object must map names to equal-length lists", field=field)
+            raise WrongData(
+                f"'{field}' as an object must map names to equal-length lists", field=field
+            )
         return Table({str(k): v for k, v in value.items()}, lengths.pop())
     if not isinstance(value, (list, tuple)):
         raise WrongData(f"'{field}' must be a list of objects or a structured array", field=field)
@@ -86,7 +90,11 @@ def reject_duplicates(keys: np.ndarray, entity: str) -> None:
 
 
 def entity_rows(
-    body: Mapping[str, Any], entity: str, id_type: IdType, specs: Mapping[str, PropertySpec], fmt: str
+    body: Mapping[str, Any],
+    entity: str,
+    id_type: IdType,
+    specs: Mapping[str, PropertySpec],
+    fmt: str,
 ) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """Keys and storage-ready property dicts of a bulk items/users body."""
     field = f"{entity}s"
@@ -124,11 +132,15 @@ def _known_spec(specs: Mapping[str, PropertySpec], name: str, field: str) -> Pro
     if spec is None:
         raise WrongData(
             f"'{field}' uses the unknown property '{name}'; declare it first"
-            f" (known: {', '.join(sorted(specs)) or 'none'})", field=field)
+            f" (known: {', '.join(sorted(specs)) or 'none'})",
+            field=field,
+        )
     return spec
 
 
-def _fill_column(props: list[dict[str, Any]], spec: PropertySpec, column: Any, field: str, fmt: str) -> None:
+def _fill_column(
+    props: list[dict[str, Any]], spec: PropertySpec, column: Any, field: str, fmt: str
+) -> None:
     where = f"{field}.{spec.name}"
     if spec.repeated:
         for row, cell in enumerate(column):
@@ -136,7 +148,9 @@ def _fill_column(props: list[dict[str, Any]], spec: PropertySpec, column: Any, f
                 continue
             values = cell.tolist() if isinstance(cell, np.ndarray) else cell
             if not isinstance(values, (list, tuple)):
-                raise WrongData(f"property '{spec.name}' at row {row} is repeated: give a list", field=where)
+                raise WrongData(
+                    f"property '{spec.name}' at row {row} is repeated: give a list", field=where
+                )
             checked = spec.value_type.check_array(list(values), field=f"{where}[{row}]", fmt=fmt)
             props[row][spec.name] = [encode_for_storage(v) for v in checked]
         return
@@ -160,20 +174,29 @@ def _m2m_groups(value: Any, field: str) -> list[dict[str, Any]]:
 
 
 def _fill_m2m(
-    props: list[dict[str, Any]], spec: PropertySpec, group: Mapping[str, Any], entity: str, fmt: str, n: int
+    props: list[dict[str, Any]],
+    spec: PropertySpec,
+    group: Mapping[str, Any],
+    entity: str,
+    fmt: str,
+    n: int,
 ) -> None:
     where = f"{entity}s_m2m.{spec.name}"
     if not spec.repeated:
-        raise WrongData(f"property '{spec.name}' is not repeated; send it in '{entity}s'", field=where)
+        raise WrongData(
+            f"property '{spec.name}' is not repeated; send it in '{entity}s'", field=where
+        )
     table = as_table(group["array"], where)
     if table.n_rows == 0:
         return
     index = np.asarray(table.require(f"{entity}_index", where))
     if index.dtype.kind not in "iu" or (len(index) and (index.min() < 0 or index.max() >= n)):
-        raise WrongData(f"'{where}' {entity}_index values must be row numbers of '{entity}s' (0..{n - 1})",
-                        field=where)
+        raise WrongData(
+            f"'{where}' {entity}_index values must be row numbers of '{entity}s' (0..{n - 1})",
+            field=where,
+        )
     values = spec.value_type.check_array(table.require("value_id", where), field=where, fmt=fmt)
-    for row, value in zip(index.tolist(), values):
+    for row, value in zip(index.tolist(), values, strict=True):
         props[row].setdefault(spec.name, []).append(encode_for_storage(value))
 
 
@@ -185,7 +208,9 @@ def ratings_column(column: Any, field: str) -> np.ndarray:
     bad = ~((ratings >= 1.0) & (ratings <= 10.0))
     if bad.any():
         row = int(np.argmax(bad))
-        raise WrongData(f"'{field}' at row {row} is {ratings[row]!r}: ratings must lie in [1, 10]", field=field)
+        raise WrongData(
+            f"'{field}' at row {row} is {ratings[row]!r}: ratings must lie in [1, 10]", field=field
+        )
     return ratings.astype(np.float32)
 
 
@@ -199,7 +224,9 @@ def timestamps_column(column: Any, n: int, field: str) -> np.ndarray:
     bad = ~((ts >= MIN_TIMESTAMP) & (ts <= MAX_TIMESTAMP))
     if bad.any():
         row = int(np.argmax(bad))
-        raise WrongData(f"'{field}' at row {row} is not a Unix time in seconds: {ts[row]!r}", field=field)
+        raise WrongData(
+            f"'{field}' at row {row} is not a Unix time in seconds: {ts[row]!r}", field=field
+        )
     return ts
 
 
@@ -226,8 +253,11 @@ def interaction_types(column: Any, field: str) -> np.ndarray:
     values = np.empty(len(column), object)
     for row, value in enumerate(column.tolist() if isinstance(column, np.ndarray) else column):
         if not isinstance(value, str) or not value or len(value) > MAX_INTERACTION_TYPE:
-            raise WrongData(f"'{field}' at row {row} must be a non-empty string of at most "
-                            f"{MAX_INTERACTION_TYPE} characters", field=field)
+            raise WrongData(
+                f"'{field}' at row {row} must be a non-empty string of at most "
+                f"{MAX_INTERACTION_TYPE} characters",
+                field=field,
+            )
         values[row] = value
     return values
 

@@ -26,7 +26,18 @@ from recoapi.engine.runtime import EngineManager
 from recoapi.store import open_store
 from recoapi.store.base import Store
 
-MODULES = (meta, accounts, databases, properties, entities, ratings, interactions, recommend, tasks, scenarios)
+MODULES = (
+    meta,
+    accounts,
+    databases,
+    properties,
+    entities,
+    ratings,
+    interactions,
+    recommend,
+    tasks,
+    scenarios,
+)
 
 
 def build_router() -> Router:
@@ -46,12 +57,20 @@ def build_router() -> Router:
         return Raw(page, "text/html; charset=utf-8")
 
     for template, handler in (("/openapi.json", openapi_json), ("/docs", docs)):
-        router.add(Route("GET", template, handler, auth="none", roles=ALL_ROLES, inline=True, tag="service"))
+        router.add(
+            Route(
+                "GET", template, handler, auth="none", roles=ALL_ROLES, inline=True, tag="service"
+            )
+        )
     return router
 
 
 def create_app(settings: Settings, store: Store | None = None) -> RecoApp:
     store = store or open_store(settings)
-    engine = EngineManager(store, settings.models_dir, debounce=settings.train_debounce_seconds,
-                           min_new_events=settings.train_min_new_events)
+    engine = EngineManager(
+        store,
+        settings.models_dir,
+        debounce=settings.train_debounce_seconds,
+        min_new_events=settings.train_min_new_events,
+    )
     return RecoApp(AppState(settings, store, engine), build_router())

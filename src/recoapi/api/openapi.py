@@ -22,14 +22,18 @@ def _operation(route: Route) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "operationId": f"{route.method.lower()}_{route.template.strip('/').replace('/', '_')}",
         "summary": summary,
-        "description": f"{doc}\n\nAuth: {_AUTH[route.auth]}; roles: {', '.join(sorted(route.roles))}.",
+        "description": (
+            f"{doc}\n\nAuth: {_AUTH[route.auth]}; roles: {', '.join(sorted(route.roles))}."
+        ),
         "tags": [route.tag or route.template.split("/")[2]],
         "parameters": [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
             for name in route.params
         ],
         "responses": {
-            "200": {"description": "the result, in the format named by Accept (JSON or xminds-pkl)"},
+            "200": {
+                "description": "the result, in the format named by Accept (JSON or xminds-pkl)"
+            },
             "204": {"description": "done, no content"},
             "4XX": {"description": "error: {error_code, error_name, message, error_data}"},
         },
@@ -39,8 +43,10 @@ def _operation(route: Route) -> dict[str, Any]:
     if route.method in ("POST", "PUT", "PATCH", "DELETE"):
         operation["requestBody"] = {
             "required": False,
-            "content": {"application/json": {"schema": {"type": "object"}},
-                        "application/xminds-pkl": {"schema": {"type": "string", "format": "binary"}}},
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "application/xminds-pkl": {"schema": {"type": "string", "format": "binary"}},
+            },
         }
     return operation
 
@@ -51,10 +57,17 @@ def openapi_document(routes: list[Route]) -> dict[str, Any]:
         paths.setdefault(route.template, {})[route.method.lower()] = _operation(route)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "recoapi", "version": __version__,
-                 "description": "Self-hosted recommendation API compatible with the Crossing Minds API."},
+        "info": {
+            "title": "recoapi",
+            "version": __version__,
+            "description": "Self-hosted recommendation API compatible with the Crossing Minds API.",
+        },
         "paths": paths,
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            }
+        },
     }
 
 
@@ -69,11 +82,13 @@ def docs_page(document: dict[str, Any]) -> str:
             )
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>recoapi API</title>"
-        "<style>body{font-family:sans-serif;margin:2em}td{padding:2px 8px;border-bottom:1px solid #ddd}</style>"
+        "<style>body{font-family:sans-serif;margin:2em}"
+        "td{padding:2px 8px;border-bottom:1px solid #ddd}</style>"
         f"</head><body><h1>recoapi {html.escape(document['info']['version'])}</h1>"
         "<p>Machine-readable description: <a href='/openapi.json'>/openapi.json</a>.</p>"
         "<table><tr><th>method</th><th>path</th><th>summary</th><th>group</th></tr>"
-        + "".join(rows) + "</table></body></html>"
+        + "".join(rows)
+        + "</table></body></html>"
     )
 
 

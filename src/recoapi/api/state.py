@@ -74,8 +74,14 @@ def ensure_root_account(store: Store, email: str, password: str) -> str:
     org_id = store.create_organization(email.split("@")[-1])
     account_id = uuid.uuid4().hex
     store.create_account(
-        AccountRecord(account_id, org_id, "individual", "root", email=email,
-                      password_hash=hash_password(password))
+        AccountRecord(
+            account_id,
+            org_id,
+            "individual",
+            "root",
+            email=email,
+            password_hash=hash_password(password),
+        )
     )
     log.info("root account %s created", email)
     return account_id

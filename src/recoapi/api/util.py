@@ -36,7 +36,9 @@ def plain_json(value: Any, field: str) -> Any:
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise WrongData(f"'{field}' holds {value}; only finite numbers are allowed", field=field)
+            raise WrongData(
+                f"'{field}' holds {value}; only finite numbers are allowed", field=field
+            )
         return value
     if isinstance(value, dict):
         if not all(isinstance(key, str) for key in value):
@@ -44,7 +46,9 @@ def plain_json(value: Any, field: str) -> Any:
         return {key: plain_json(item, field) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [plain_json(item, field) for item in value]
-    raise WrongData(f"'{field}' holds a {type(value).__name__}, which is not a JSON value", field=field)
+    raise WrongData(
+        f"'{field}' holds a {type(value).__name__}, which is not a JSON value", field=field
+    )
 
 
 def page_answer(rows: list[Any], page: int, amt: int, key: str) -> dict[str, Any]:
@@ -66,7 +70,11 @@ def decode_cursor(cursor: Any, n_parts: int) -> tuple[int, ...] | None:
         text = base64.urlsafe_b64decode(str(cursor) + "=" * (-len(str(cursor)) % 4)).decode()
         parts = tuple(int(p) for p in text.split(":"))
     except ValueError:
-        raise WrongData(f"'cursor' is not a cursor this server issued: {cursor!r}", field="cursor") from None
+        raise WrongData(
+            f"'cursor' is not a cursor this server issued: {cursor!r}", field="cursor"
+        ) from None
     if len(parts) != n_parts:
-        raise WrongData(f"'cursor' is not a cursor this endpoint issued: {cursor!r}", field="cursor")
+        raise WrongData(
+            f"'cursor' is not a cursor this endpoint issued: {cursor!r}", field="cursor"
+        )
     return parts

@@ -14,7 +14,9 @@ PACKAGES = ("numpy", "scipy", "implicit", "uvicorn", "jwt", "argon2", "httpx", "
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser("doctor", help="print versions, BLAS threads, the store and server health")
+    parser = commands.add_parser(
+        "doctor", help="print versions, BLAS threads, the store and server health"
+    )
     parser.add_argument("--host", default="http://127.0.0.1:8000", help="server URL to check")
     parser.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
     parser.set_defaults(run=run)
@@ -52,11 +54,17 @@ def run(args: argparse.Namespace) -> int:
 
     from recoapi import __version__
 
-    lines = [("recoapi", __version__), ("python", platform.python_version()),
-             ("platform", platform.platform()), ("cpus", str(os.cpu_count()))]
+    lines = [
+        ("recoapi", __version__),
+        ("python", platform.python_version()),
+        ("platform", platform.platform()),
+        ("cpus", str(os.cpu_count())),
+    ]
     lines += [(name, _version(name)) for name in PACKAGES]
     lines.append(("blas", _blas()))
-    store_url = os.environ.get("RECOAPI_STORE_URL") or f"sqlite (embedded) {args.data_dir}/recoapi.sqlite3"
+    store_url = (
+        os.environ.get("RECOAPI_STORE_URL") or f"sqlite (embedded) {args.data_dir}/recoapi.sqlite3"
+    )
     lines.append(("store", store_url))
     lines.append(("server", f"{args.host}: {_server(args.host)}"))
     width = max(len(k) for k, _ in lines)

@@ -170,8 +170,11 @@ class _Pooled:
                 "validation_ndcg@100": model.validation_ndcg,
                 "params": model.params,
                 "trials": [
-                    {"params": t.params, "validation_ndcg@100": t.validation_ndcg,
-                     "seconds": t.seconds}
+                    {
+                        "params": t.params,
+                        "validation_ndcg@100": t.validation_ndcg,
+                        "seconds": t.seconds,
+                    }
                     for t in model.trials
                 ],
                 "tuning_seconds": round(model.seconds, 1),

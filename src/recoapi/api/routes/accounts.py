@@ -43,7 +43,6 @@ def _decoy_hash() -> str:
     return hash_password(new_secret())
 
 
-
 def login_individual(req: Request) -> dict[str, Any]:
     """Log in with email and password, optionally selecting a database."""
     account = req.state.store.find_account(email=req.body_str("email").strip().lower())
@@ -99,7 +98,10 @@ def login_refresh_token(req: Request) -> dict[str, Any]:
 def login_jwt(req: Request) -> dict[str, Any]:
     """Describe the current token."""
     who = req.who
-    answer: dict[str, Any] = {"org_id": who.org_id, "account": {"id": who.account_id, "role": who.role}}
+    answer: dict[str, Any] = {
+        "org_id": who.org_id,
+        "account": {"id": who.account_id, "role": who.role},
+    }
     if who.db_id:
         answer["database"] = req.state.bound_database(who).to_public()
     for entity, raw in who.frontend_raw.items():
@@ -121,12 +123,19 @@ def _login(req: Request, account: AccountRecord) -> dict[str, Any]:
 def _issue(
     req: Request, account: AccountRecord, database: DatabaseRecord | None, frontend: dict[str, str]
 ) -> dict[str, Any]:
-    principal = Principal(account.id, account.org_id, account.role, database.id if database else None,
-                          frontend_raw=frontend)
+    principal = Principal(
+        account.id,
+        account.org_id,
+        account.role,
+        database.id if database else None,
+        frontend_raw=frontend,
+    )
     refresh = new_secret()
     req.state.store.save_refresh_token(
         hash_secret(refresh),
-        RefreshTokenRecord(account.id, principal.db_id, frontend, time.time() + REFRESH_TOKEN_SECONDS),
+        RefreshTokenRecord(
+            account.id, principal.db_id, frontend, time.time() + REFRESH_TOKEN_SECONDS
+        ),
     )
     answer: dict[str, Any] = {
         "token": req.state.signer.issue(principal),
@@ -151,7 +160,9 @@ def _selected_database(req: Request, account: AccountRecord) -> DatabaseRecord |
     return None
 
 
-def _database_by_id(req: Request, account: AccountRecord, db_id: str | None) -> DatabaseRecord | None:
+def _database_by_id(
+    req: Request, account: AccountRecord, db_id: str | None
+) -> DatabaseRecord | None:
     if not db_id:
         return None
     found = req.state.store.get_database(db_id)
@@ -172,7 +183,9 @@ def _frontend_ids(req: Request, database: DatabaseRecord) -> dict[str, str]:
     return ids
 
 
-def _resolve_login_session(req: Request, database: DatabaseRecord, frontend: dict[str, str]) -> None:
+def _resolve_login_session(
+    req: Request, database: DatabaseRecord, frontend: dict[str, str]
+) -> None:
     from recoapi.core.idtypes import parse_id_type
 
     user_type = parse_id_type(database.user_id_type)
@@ -194,13 +207,21 @@ def create_individual_account(req: Request) -> dict[str, Any]:
         raise DuplicatedError("account", email, name="DUPLICATED_ACCOUNT")
     password = req.body_str("password", None)
     record = AccountRecord(
-        uuid.uuid4().hex, req.who.org_id, "individual", role, email=email,
+        uuid.uuid4().hex,
+        req.who.org_id,
+        "individual",
+        role,
+        email=email,
         password_hash=hash_password(password) if password else None,
-        first_name=req.body_str("first_name", ""), last_name=req.body_str("last_name", ""),
+        first_name=req.body_str("first_name", ""),
+        last_name=req.body_str("last_name", ""),
         metadata=req.body_dict("metadata", {}),
     )
     req.state.store.create_account(record)
-    return {"id": record.id, "warnings": [] if password else ["no password set: this account cannot log in"]}
+    return {
+        "id": record.id,
+        "warnings": [] if password else ["no password set: this account cannot log in"],
+    }
 
 
 def partial_update_individual_account(req: Request) -> dict[str, Any]:
@@ -236,8 +257,13 @@ def create_service_account(req: Request) -> dict[str, Any]:
         raise DuplicatedError("account", name, name="DUPLICATED_ACCOUNT")
     password = req.body_str("password", None)
     record = AccountRecord(
-        uuid.uuid4().hex, req.who.org_id, "service", role, name=name,
-        password_hash=hash_password(password) if password else None, metadata=req.body_dict("metadata", {}),
+        uuid.uuid4().hex,
+        req.who.org_id,
+        "service",
+        role,
+        name=name,
+        password_hash=hash_password(password) if password else None,
+        metadata=req.body_dict("metadata", {}),
     )
     req.state.store.create_account(record)
     return {"id": record.id}
@@ -251,10 +277,16 @@ def create_service_account_key(req: Request) -> dict[str, Any]:
     account = _org_account(req, name=req.body_str("name"))
     expires = req.q_float("expiration_timestamp")
     secret = new_secret()
-    key = req.state.store.create_service_key(account.id, hash_secret(secret), expires, req.body_dict("metadata", {}))
+    key = req.state.store.create_service_key(
+        account.id, hash_secret(secret), expires, req.body_dict("metadata", {})
+    )
     return {
-        "id": key.id, "key": secret, "created_timestamp": key.created,
-        "expiration_timestamp": key.expires, "expire_timestamp": key.expires, "metadata": key.metadata,
+        "id": key.id,
+        "key": secret,
+        "created_timestamp": key.created,
+        "expiration_timestamp": key.expires,
+        "expire_timestamp": key.expires,
+        "metadata": key.metadata,
     }
 
 
@@ -268,16 +300,30 @@ def list_accounts(req: Request) -> dict[str, Any]:
     individuals, services = [], []
     for account in store.list_accounts(req.who.org_id):
         if account.kind == "individual":
-            individuals.append({
-                "id": account.id, "role": account.role, "first_name": account.first_name,
-                "last_name": account.last_name, "email": account.email, "metadata": account.metadata,
-            })
+            individuals.append(
+                {
+                    "id": account.id,
+                    "role": account.role,
+                    "first_name": account.first_name,
+                    "last_name": account.last_name,
+                    "email": account.email,
+                    "metadata": account.metadata,
+                }
+            )
             continue
-        keys = [{
-            "id": k.id, "created_timestamp": k.created, "expiration_timestamp": k.expires,
-            "is_expired": k.expires is not None and k.expires < now, "metadata": k.metadata,
-        } for k in store.list_service_keys(account.id)]
-        services.append({"name": account.name, "role": account.role, "metadata": account.metadata, "keys": keys})
+        keys = [
+            {
+                "id": k.id,
+                "created_timestamp": k.created,
+                "expiration_timestamp": k.expires,
+                "is_expired": k.expires is not None and k.expires < now,
+                "metadata": k.metadata,
+            }
+            for k in store.list_service_keys(account.id)
+        ]
+        services.append(
+            {"name": account.name, "role": account.role, "metadata": account.metadata, "keys": keys}
+        )
     return {"individual_accounts": individuals, "service_accounts": services}
 
 
@@ -290,11 +336,15 @@ def password_email_unsupported(req: Request) -> None:
 
 def _creatable_role(req: Request, role: str) -> str:
     if role not in CREATABLE_ROLES:
-        raise WrongData(f"field 'role' must be one of {sorted(CREATABLE_ROLES)}, got {role!r}", field="role")
+        raise WrongData(
+            f"field 'role' must be one of {sorted(CREATABLE_ROLES)}, got {role!r}", field="role"
+        )
     return role
 
 
-def _org_account(req: Request, *, email: str | None = None, name: str | None = None) -> AccountRecord:
+def _org_account(
+    req: Request, *, email: str | None = None, name: str | None = None
+) -> AccountRecord:
     account = req.state.store.find_account(email=email, name=name)
     if account is None or account.org_id != req.who.org_id:
         raise NotFoundError("account", email or name)
@@ -332,14 +382,24 @@ def routes() -> list[Route]:
         Route("POST", "/v1/login/refresh-token/", login_refresh_token, **none),
         Route("POST", "/v1/login/jwt/", login_jwt, auth="org", roles=ALL_ROLES),
         Route("POST", "/v1/accounts/individual/", create_individual_account, **admin),
-        Route("PATCH", "/v1/accounts/individual/", partial_update_individual_account, auth="org",
-              roles=frozenset({"root", "manager", "backend"})),
+        Route(
+            "PATCH",
+            "/v1/accounts/individual/",
+            partial_update_individual_account,
+            auth="org",
+            roles=frozenset({"root", "manager", "backend"}),
+        ),
         Route("DELETE", "/v1/accounts/individual/", delete_individual_account, **admin),
         Route("POST", "/v1/accounts/service/", create_service_account, **admin),
         Route("DELETE", "/v1/accounts/service/", delete_service_account, **admin),
         Route("POST", "/v1/accounts/service/keys/", create_service_account_key, **admin),
         Route("DELETE", "/v1/accounts/service/keys/{key_id}/", delete_service_account_key, **admin),
-        Route("POST", "/v1/accounts/individual/send-reset-password-email/", password_email_unsupported, **none),
+        Route(
+            "POST",
+            "/v1/accounts/individual/send-reset-password-email/",
+            password_email_unsupported,
+            **none,
+        ),
         Route("POST", "/v1/accounts/individual/reset/", password_email_unsupported, **none),
         Route("GET", "/v1/organizations/accounts/", list_accounts, **admin),
         Route("GET", "/v1/organizations/current/accounts/", list_accounts, **admin),

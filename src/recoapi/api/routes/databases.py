@@ -30,9 +30,14 @@ def create_database(req: Request) -> dict[str, Any]:
     if req.state.store.find_database(req.who.org_id, name) is not None:
         raise DuplicatedError("database", name, name="DUPLICATED_DATABASE_NAME")
     record = DatabaseRecord(
-        id=uuid.uuid4().hex, n=0, org_id=req.who.org_id, name=name,
+        id=uuid.uuid4().hex,
+        n=0,
+        org_id=req.who.org_id,
+        name=name,
         description=req.body_str("description", "", max_len=4096),
-        core_config=req.body_dict("core_config", {}), metadata=req.body_dict("metadata", {}), **types,
+        core_config=req.body_dict("core_config", {}),
+        metadata=req.body_dict("metadata", {}),
+        **types,
     )
     return {"id": req.state.store.create_database(record).id}
 
@@ -46,8 +51,10 @@ def get_all_databases(req: Request) -> dict[str, Any]:
 def get_database(req: Request) -> dict[str, Any]:
     db = req.db
     return {
-        **db.to_public(), "counters": req.state.store.counters(db.n),
-        "core_config": db.core_config, "metadata": db.metadata,
+        **db.to_public(),
+        "counters": req.state.store.counters(db.n),
+        "core_config": db.core_config,
+        "metadata": db.metadata,
     }
 
 

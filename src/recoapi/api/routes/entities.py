@@ -37,8 +37,14 @@ class Entities:
             raise NotFoundError(self.entity, key)
         return index
 
-    def _public(self, req: Request, index: int, props: dict[str, Any], specs: dict[str, PropertySpec],
-                wanted: set[str] | None = None) -> dict[str, Any]:
+    def _public(
+        self,
+        req: Request,
+        index: int,
+        props: dict[str, Any],
+        specs: dict[str, PropertySpec],
+        wanted: set[str] | None = None,
+    ) -> dict[str, Any]:
         id_type = req.id_type(self.entity)
         key = req.state.store.vocab(req.db.n, self.entity).keys[index]
         row = {f"{self.entity}_id": id_type.key_to_wire(id_type.from_db(key), req.fmt)}
@@ -55,8 +61,13 @@ class Entities:
         for position, row in enumerate(rows):
             flat.append({k: v for k, v in row.items() if k not in m2m})
             for name in m2m:
-                m2m[name] += [{f"{self.entity}_index": position, "value_id": v} for v in row.get(name, [])]
-        return {self.plural: flat, f"{self.plural}_m2m": [{"name": n, "array": a} for n, a in m2m.items() if a]}
+                m2m[name] += [
+                    {f"{self.entity}_index": position, "value_id": v} for v in row.get(name, [])
+                ]
+        return {
+            self.plural: flat,
+            f"{self.plural}_m2m": [{"name": n, "array": a} for n, a in m2m.items() if a],
+        }
 
     def _wanted(self, req: Request) -> set[str] | None:
         names = req.q_list("properties")
@@ -75,7 +86,9 @@ class Entities:
     def replace(self, req: Request) -> None:
         specs = load_specs(req.state.store, req.db.n, self.entity)
         props = single_entity_props(req.body(self.entity), self.entity, specs, req.fmt)
-        req.state.store.write_entities(req.db.n, self.entity, [self._key(req)], [props], replace=True)
+        req.state.store.write_entities(
+            req.db.n, self.entity, [self._key(req)], [props], replace=True
+        )
         req.state.engine.on_catalog_change(req.db, self.entity)
 
     def patch(self, req: Request) -> dict[str, Any]:
@@ -84,7 +97,8 @@ class Entities:
         props = single_entity_props(req.body(self.entity), self.entity, specs, req.fmt)
         index = req.state.store.vocab(req.db.n, self.entity).get(key)
         exists = index is not None and bool(
-            req.state.store.get_entities(req.db.n, self.entity, np.array([index])))
+            req.state.store.get_entities(req.db.n, self.entity, np.array([index]))
+        )
         if not exists and not req.body_bool("create_if_missing"):
             raise NotFoundError(self.entity, req.params[f"{self.entity}_id"])
         req.state.store.write_entities(req.db.n, self.entity, [key], [props], replace=False)
@@ -118,32 +132,46 @@ class Entities:
     def _require_existing(self, req: Request, db_keys: list[Any]) -> None:
         indices = req.state.store.vocab(req.db.n, self.entity).lookup(db_keys)
         found = req.state.store.get_entities(req.db.n, self.entity, indices)
-        for key, index in zip(db_keys, indices.tolist()):
+        for key, index in zip(db_keys, indices.tolist(), strict=True):
             if index not in found:
-                raise NotFoundError(self.entity, key, f"the {self.entity} {key!s} does not exist; "
-                                    "pass create_if_missing=true to create it")
+                raise NotFoundError(
+                    self.entity,
+                    key,
+                    f"the {self.entity} {key!s} does not exist; "
+                    "pass create_if_missing=true to create it",
+                )
 
     def list_by_ids(self, req: Request) -> dict[str, Any]:
         id_type = req.id_type(self.entity)
         keys = id_type.from_body_array(req.body(f"{self.plural}_id"), f"{self.plural}_id", req.fmt)
-        indices = req.state.store.vocab(req.db.n, self.entity).lookup([id_type.to_db(k) for k in keys.tolist()])
+        indices = req.state.store.vocab(req.db.n, self.entity).lookup(
+            [id_type.to_db(k) for k in keys.tolist()]
+        )
         found = req.state.store.get_entities(req.db.n, self.entity, indices)
         specs, wanted = load_specs(req.state.store, req.db.n, self.entity), self._wanted(req)
-        rows = [self._public(req, i, found[i], specs, wanted) for i in dict.fromkeys(indices.tolist()) if i in found]
+        rows = [
+            self._public(req, i, found[i], specs, wanted)
+            for i in dict.fromkeys(indices.tolist())
+            if i in found
+        ]
         return self._split(rows, specs)
 
     def list_page(self, req: Request) -> dict[str, Any]:
         amt = req.q_int("amt", DEFAULT_PAGE, high=MAX_PAGE)
         after = (decode_cursor(req.q("cursor"), 1) or (-1,))[0]
         specs, wanted = load_specs(req.state.store, req.db.n, self.entity), self._wanted(req)
-        filters = bind_filters(parse_filters(req.q_list("filters")), specs) if req.q_list("filters") else []
+        filters = (
+            bind_filters(parse_filters(req.q_list("filters")), specs)
+            if req.q_list("filters")
+            else []
+        )
         rows: list[dict[str, Any]] = []
         exhausted = False
         while len(rows) < amt and not exhausted:
             batch = req.state.store.page_entities(req.db.n, self.entity, after, max(amt, 256))
             exhausted = len(batch) < max(amt, 256)
             keep = _matching(batch, filters, specs)
-            for (index, props), ok in zip(batch, keep):
+            for (index, props), ok in zip(batch, keep, strict=True):
                 after = index
                 if ok:
                     rows.append(self._public(req, index, props, specs, wanted))
@@ -157,7 +185,9 @@ class Entities:
     def delete_bulk(self, req: Request) -> None:
         id_type = req.id_type(self.entity)
         keys = id_type.from_body_array(req.body(f"{self.plural}_id"), f"{self.plural}_id", req.fmt)
-        indices = req.state.store.vocab(req.db.n, self.entity).lookup([id_type.to_db(k) for k in keys.tolist()])
+        indices = req.state.store.vocab(req.db.n, self.entity).lookup(
+            [id_type.to_db(k) for k in keys.tolist()]
+        )
         req.state.store.clear_entities(req.db.n, self.entity, indices)
         req.state.engine.on_catalog_change(req.db, self.entity)
 
@@ -177,13 +207,17 @@ class Entities:
             Route("DELETE", bulk, self.delete_bulk),
         ]
         if self.entity == "user":
-            table.append(Route("DELETE", "/v1/users/{user_id}/*/", self.delete_all,
-                               roles=read_roles))
-        return [Route(r.method, r.template, r.handler, roles=r.roles, tag=self.plural) for r in table]
+            table.append(
+                Route("DELETE", "/v1/users/{user_id}/*/", self.delete_all, roles=read_roles)
+            )
+        return [
+            Route(r.method, r.template, r.handler, roles=r.roles, tag=self.plural) for r in table
+        ]
 
 
-def _matching(batch: list[tuple[int, dict[str, Any]]], filters: list[Any],
-              specs: dict[str, PropertySpec]) -> list[bool]:
+def _matching(
+    batch: list[tuple[int, dict[str, Any]]], filters: list[Any], specs: dict[str, PropertySpec]
+) -> list[bool]:
     if not filters:
         return [True] * len(batch)
     columns = property_columns(specs, dict(enumerate(props for _, props in batch)), len(batch))

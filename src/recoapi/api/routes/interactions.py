@@ -31,16 +31,26 @@ def _path_key(req: Request, entity: str) -> Any:
     return req.id_type(entity).to_db(req.path_id(f"{entity}_id", entity))
 
 
-def _events(req: Request, subject: str, subjects: np.ndarray | None) -> tuple[np.ndarray, InteractionsArrays]:
+def _events(
+    req: Request, subject: str, subjects: np.ndarray | None
+) -> tuple[np.ndarray, InteractionsArrays]:
     """Parse the ``interactions`` table; ``subjects`` given when the path names the subject."""
     table = as_table(req.body("interactions"), "interactions")
     if subjects is None:
-        subjects = req.body_keys(subject, table.require(f"{subject}_id", "interactions"), f"interactions.{subject}_id")
+        subjects = req.body_keys(
+            subject, table.require(f"{subject}_id", "interactions"), f"interactions.{subject}_id"
+        )
     items = req.body_keys("item", table.require("item_id", "interactions"), "interactions.item_id")
-    types = interaction_types(table.require("interaction_type", "interactions"), "interactions.interaction_type")
+    types = interaction_types(
+        table.require("interaction_type", "interactions"), "interactions.interaction_type"
+    )
     ts = timestamps_column(table.optional("timestamp"), table.n_rows, "interactions.timestamp")
-    props = interaction_properties(table.optional("properties"), table.n_rows, "interactions.properties")
-    return items, InteractionsArrays(subjects, np.zeros(0, np.int64), types, ts, props, np.zeros(0, np.int64))
+    props = interaction_properties(
+        table.optional("properties"), table.n_rows, "interactions.properties"
+    )
+    return items, InteractionsArrays(
+        subjects, np.zeros(0, np.int64), types, ts, props, np.zeros(0, np.int64)
+    )
 
 
 def _single(req: Request, subject: str) -> tuple[np.ndarray, InteractionsArrays]:
@@ -56,11 +66,17 @@ def _single(req: Request, subject: str) -> tuple[np.ndarray, InteractionsArrays]
     subjects[0] = key
     types = np.array([kind], object)
     ts = np.array([scalar_timestamp(req.payload.get("timestamp"))])
-    return items, InteractionsArrays(subjects, np.zeros(0, np.int64), types, ts, [props], np.zeros(0, np.int64))
+    return items, InteractionsArrays(
+        subjects, np.zeros(0, np.int64), types, ts, [props], np.zeros(0, np.int64)
+    )
 
 
-def _store(req: Request, subject: str, items: np.ndarray, rows: InteractionsArrays) -> dict[str, Any]:
-    keyed = InteractionsArrays(rows.subject, items, rows.type, rows.timestamp, rows.properties, rows.seq)
+def _store(
+    req: Request, subject: str, items: np.ndarray, rows: InteractionsArrays
+) -> dict[str, Any]:
+    keyed = InteractionsArrays(
+        rows.subject, items, rows.type, rows.timestamp, rows.properties, rows.seq
+    )
     events = req.state.store.insert_interactions(req.db.n, subject, keyed)
     if subject == "user":
         req.state.engine.on_interactions(req.db, events)
@@ -102,14 +118,22 @@ def create_session_interactions_bulk(req: Request) -> dict[str, Any]:
 # --- listings --------------------------------------------------------------------------------
 
 
-def _listing(req: Request, subject: str, *, subject_key: Any = None, with_subject: bool) -> dict[str, Any]:
+def _listing(
+    req: Request, subject: str, *, subject_key: Any = None, with_subject: bool
+) -> dict[str, Any]:
     amt = req.q_int("amt", DEFAULT_PAGE, high=MAX_PAGE)
     after = (decode_cursor(req.q("cursor"), 1) or (0,))[0]
     start, end = req.q_float("start_timestamp"), req.q_float("end_timestamp")
     if start is not None and end is not None and start >= end:
         raise WrongData("'start_timestamp' must be before 'end_timestamp'", field="start_timestamp")
     found = req.state.store.page_interactions(
-        req.db.n, subject, after=after, limit=amt + 1, subject_key=subject_key, start=start, end=end,
+        req.db.n,
+        subject,
+        after=after,
+        limit=amt + 1,
+        subject_key=subject_key,
+        start=start,
+        end=end,
         types=[str(t) for t in req.q_list("interaction_types")] or None,
     )
     has_next = len(found) > amt
@@ -118,7 +142,9 @@ def _listing(req: Request, subject: str, *, subject_key: Any = None, with_subjec
     return {"interactions": rows, "has_next": has_next, "next_cursor": cursor}
 
 
-def _rows(req: Request, subject: str, found: InteractionsArrays, amt: int, with_subject: bool) -> list[dict[str, Any]]:
+def _rows(
+    req: Request, subject: str, found: InteractionsArrays, amt: int, with_subject: bool
+) -> list[dict[str, Any]]:
     item_type = req.id_type("item")
     subject_type = req.id_type(subject)
     item_keys = req.state.store.vocab(req.db.n, "item").keys
@@ -180,31 +206,57 @@ def list_resolved_sessions(req: Request) -> dict[str, Any]:
     found = req.state.store.page_resolved_sessions(req.db.n, users, after, amt + 1)
     user_type, session_type = req.id_type("user"), req.id_type("session")
     user_keys = req.state.store.vocab(req.db.n, "user").keys
-    rows = [{
-        "session_id": session_type.key_to_wire(session_type.from_db(session), req.fmt),
-        "user_id": user_type.key_to_wire(user_type.from_db(user_keys[user]), req.fmt),
-        "timestamp": ts,
-    } for _, session, user, ts in found[:amt]]
+    rows = [
+        {
+            "session_id": session_type.key_to_wire(session_type.from_db(session), req.fmt),
+            "user_id": user_type.key_to_wire(user_type.from_db(user_keys[user]), req.fmt),
+            "timestamp": ts,
+        }
+        for _, session, user, ts in found[:amt]
+    ]
     has_next = len(found) > amt
-    return {"resolved_sessions": rows, "has_next": has_next,
-            "next_cursor": encode_cursor(found[amt - 1][0]) if has_next else None}
+    return {
+        "resolved_sessions": rows,
+        "has_next": has_next,
+        "next_cursor": encode_cursor(found[amt - 1][0]) if has_next else None,
+    }
 
 
 def routes() -> list[Route]:
     mine = ALL_ROLES
     return [
-        Route("POST", "/v1/users/{user_id}/interactions/{item_id}/", create_interaction, roles=mine),
+        Route(
+            "POST", "/v1/users/{user_id}/interactions/{item_id}/", create_interaction, roles=mine
+        ),
         Route("POST", "/v1/interactions-bulk/", create_interactions_bulk),
         Route("GET", "/v1/interactions-bulk/", list_interactions),
-        Route("POST", "/v1/users/{user_id}/interactions-bulk/", create_user_interactions_bulk, roles=mine),
+        Route(
+            "POST",
+            "/v1/users/{user_id}/interactions-bulk/",
+            create_user_interactions_bulk,
+            roles=mine,
+        ),
         Route("GET", "/v1/users/{user_id}/interactions-bulk/", list_user_interactions, roles=mine),
-        Route("POST", "/v1/sessions/{session_id}/items/{item_id}/interactions/", create_session_interaction,
-              roles=mine),
+        Route(
+            "POST",
+            "/v1/sessions/{session_id}/items/{item_id}/interactions/",
+            create_session_interaction,
+            roles=mine,
+        ),
         Route("POST", "/v1/sessions-interactions-bulk/", create_sessions_interactions_bulk),
         Route("GET", "/v1/sessions-interactions-bulk/", list_sessions_interactions),
-        Route("POST", "/v1/sessions/{session_id}/interactions-bulk/", create_session_interactions_bulk,
-              roles=mine),
-        Route("GET", "/v1/sessions/{session_id}/interactions-bulk/", list_session_interactions, roles=mine),
+        Route(
+            "POST",
+            "/v1/sessions/{session_id}/interactions-bulk/",
+            create_session_interactions_bulk,
+            roles=mine,
+        ),
+        Route(
+            "GET",
+            "/v1/sessions/{session_id}/interactions-bulk/",
+            list_session_interactions,
+            roles=mine,
+        ),
         Route("POST", "/v1/sessions/{session_id}/resolve/", resolve_session, roles=mine),
         Route("POST", "/v1/resolved-sessions/", list_resolved_sessions),
     ]

@@ -14,4 +14,6 @@ def healthz(req: Request) -> dict[str, Any]:
 
 
 def routes() -> list[Route]:
-    return [Route("GET", "/healthz", healthz, auth="none", roles=ALL_ROLES, inline=True, tag="service")]
+    return [
+        Route("GET", "/healthz", healthz, auth="none", roles=ALL_ROLES, inline=True, tag="service")
+    ]

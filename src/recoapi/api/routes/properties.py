@@ -13,7 +13,11 @@ from recoapi.store.specs import load_specs
 
 
 def _public(spec: Any, entity: str) -> dict[str, Any]:
-    answer = {"property_name": spec.name, "value_type": spec.value_type.name, "repeated": spec.repeated}
+    answer = {
+        "property_name": spec.name,
+        "value_type": spec.value_type.name,
+        "repeated": spec.repeated,
+    }
     if entity == "user":
         answer["indexed"] = spec.indexed
     return answer

@@ -28,7 +28,9 @@ def _user_key(req: Request) -> Any:
     return req.id_type("user").to_db(req.path_id("user_id", "user"))
 
 
-def _write(req: Request, users: np.ndarray, items: np.ndarray, ratings: np.ndarray, ts: np.ndarray) -> None:
+def _write(
+    req: Request, users: np.ndarray, items: np.ndarray, ratings: np.ndarray, ts: np.ndarray
+) -> None:
     """Store, then update the live profiles; one transaction per request."""
     arrays = req.state.store.upsert_ratings(req.db.n, users, items, ratings, ts)
     req.state.engine.on_ratings(req.db, arrays)
@@ -66,7 +68,7 @@ def list_user_ratings(req: Request) -> dict[str, Any]:
     amt, page = req.q_int("amt", MAX_USER_PAGE, high=MAX_USER_PAGE), req.q_int("page", 1)
     user = _index_of(req, "user", _user_key(req))
     found = req.state.store.user_ratings(req.db.n, user)
-    rows = _rows(req, found, with_user=False)[(page - 1) * amt: page * amt + 1]
+    rows = _rows(req, found, with_user=False)[(page - 1) * amt : page * amt + 1]
     return page_answer(rows, page, amt, "user_ratings")
 
 
@@ -75,18 +77,28 @@ def list_ratings(req: Request) -> dict[str, Any]:
     after = decode_cursor(req.q("cursor"), 2) or (-1, -1)
     found = req.state.store.page_ratings(req.db.n, (after[0], after[1]), amt + 1)
     has_next = len(found) > amt
-    page = RatingsArrays(found.user[:amt], found.item[:amt], found.rating[:amt], found.timestamp[:amt])
+    page = RatingsArrays(
+        found.user[:amt], found.item[:amt], found.rating[:amt], found.timestamp[:amt]
+    )
     cursor = encode_cursor(page.user[-1], page.item[-1]) if has_next else None
-    return {"ratings": _rows(req, page, with_user=True), "has_next": has_next, "next_cursor": cursor}
+    return {
+        "ratings": _rows(req, page, with_user=True),
+        "has_next": has_next,
+        "next_cursor": cursor,
+    }
 
 
 def delete_rating(req: Request) -> None:
     user = req.state.store.vocab(req.db.n, "user").get(_user_key(req))
     item = req.state.store.vocab(req.db.n, "item").get(
-        req.id_type("item").to_db(req.path_id("item_id", "item")))
+        req.id_type("item").to_db(req.path_id("item_id", "item"))
+    )
     if user is None or item is None or not req.state.store.delete_rating(req.db.n, user, item):
-        raise NotFoundError("user_rating", f"({req.params['user_id']}, {req.params['item_id']})",
-                            name="USER_RATING_NOT_FOUND")
+        raise NotFoundError(
+            "user_rating",
+            f"({req.params['user_id']}, {req.params['item_id']})",
+            name="USER_RATING_NOT_FOUND",
+        )
     req.state.engine.on_ratings_deleted(req.db, user, item)
 
 
@@ -107,7 +119,9 @@ def _rows(req: Request, found: RatingsArrays, *, with_user: bool) -> list[dict[s
     item_ids = _wire_ids(req, "item", found.item)
     user_ids = _wire_ids(req, "user", found.user) if with_user else None
     rows = []
-    for n, (item_id, rating, ts) in enumerate(zip(item_ids, found.rating.tolist(), found.timestamp.tolist())):
+    for n, (item_id, rating, ts) in enumerate(
+        zip(item_ids, found.rating.tolist(), found.timestamp.tolist(), strict=True)
+    ):
         row = {"item_id": item_id, "rating": rating, "timestamp": ts}
         if user_ids is not None:
             row = {"user_id": user_ids[n], **row}
@@ -134,7 +148,9 @@ def routes() -> list[Route]:
     return [
         Route("PUT", "/v1/users/{user_id}/ratings/{item_id}/", create_or_update_rating, roles=mine),
         Route("DELETE", "/v1/users/{user_id}/ratings/{item_id}/", delete_rating, roles=mine),
-        Route("PUT", "/v1/users/{user_id}/ratings/", create_or_update_user_ratings_bulk, roles=mine),
+        Route(
+            "PUT", "/v1/users/{user_id}/ratings/", create_or_update_user_ratings_bulk, roles=mine
+        ),
         Route("GET", "/v1/users/{user_id}/ratings/", list_user_ratings, roles=mine),
         Route("DELETE", "/v1/users/{user_id}/ratings/", delete_user_ratings, roles=mine),
         Route("PUT", "/v1/ratings-bulk/", create_or_update_ratings_bulk),

@@ -48,7 +48,9 @@ def _scenario(req: Request, reco_type: str) -> dict[str, Any] | None:
     return found.get("case") if found.get("scenario_type") == "case" else None
 
 
-def _answer(req: Request, ranked: np.ndarray, serial: int, query: RecoQuery, reco_type: str) -> dict[str, Any]:
+def _answer(
+    req: Request, ranked: np.ndarray, serial: int, query: RecoQuery, reco_type: str
+) -> dict[str, Any]:
     req.extra["ranked"] = ranked
     id_type = req.id_type("item")
     keys = req.state.store.vocab(req.db.n, "item").keys
@@ -102,7 +104,9 @@ def user_to_items(req: Request) -> dict[str, Any]:
     return _user(req, _user_index(req, key, req.params["user_id"]), "profile_to_items")
 
 
-def _user(req: Request, user: int, reco_type: str, context: np.ndarray | None = None) -> dict[str, Any]:
+def _user(
+    req: Request, user: int, reco_type: str, context: np.ndarray | None = None
+) -> dict[str, Any]:
     query = _query(req, reco_type, exclude_default=True)
     if context is None:
         ranked, serial = req.state.engine.user_items(req.db, user, query, _specs(req))
@@ -111,9 +115,17 @@ def _user(req: Request, user: int, reco_type: str, context: np.ndarray | None = 
     return _profile(req, *_with_context(items, ratings, types, context), query, reco_type)
 
 
-def _profile(req: Request, items: np.ndarray, ratings: np.ndarray, types: np.ndarray | None,
-             query: RecoQuery, reco_type: str) -> dict[str, Any]:
-    ranked, serial = req.state.engine.profile_items(req.db, items, ratings, types, query, _specs(req))
+def _profile(
+    req: Request,
+    items: np.ndarray,
+    ratings: np.ndarray,
+    types: np.ndarray | None,
+    query: RecoQuery,
+    reco_type: str,
+) -> dict[str, Any]:
+    ranked, serial = req.state.engine.profile_items(
+        req.db, items, ratings, types, query, _specs(req)
+    )
     return _answer(req, ranked, serial, query, reco_type)
 
 
@@ -125,13 +137,22 @@ def session_events(req: Request) -> tuple[np.ndarray, np.ndarray, np.ndarray | N
     vocab, id_type = req.state.store.vocab(req.db.n, "item"), req.id_type("item")
     if _present(ratings):
         table = as_table(ratings, "ratings")
-        items = _session_items(req, table.require("item_id", "ratings"), "ratings.item_id", vocab, id_type)
-        return items, ratings_column(table.require("rating", "ratings"), "ratings.rating").astype(float), None
+        items = _session_items(
+            req, table.require("item_id", "ratings"), "ratings.item_id", vocab, id_type
+        )
+        return (
+            items,
+            ratings_column(table.require("rating", "ratings"), "ratings.rating").astype(float),
+            None,
+        )
     if _present(interactions):
         table = as_table(interactions, "interactions")
-        items = _session_items(req, table.require("item_id", "interactions"), "interactions.item_id", vocab,
-                               id_type)
-        types = interaction_types(table.require("interaction_type", "interactions"), "interactions.interaction_type")
+        items = _session_items(
+            req, table.require("item_id", "interactions"), "interactions.item_id", vocab, id_type
+        )
+        types = interaction_types(
+            table.require("interaction_type", "interactions"), "interactions.interaction_type"
+        )
         return items, np.full(len(items), np.nan), types
     return np.zeros(0, np.int64), np.zeros(0), None
 
@@ -145,7 +166,9 @@ def _session_items(req: Request, column: Any, field: str, vocab: Any, id_type: A
     indices = vocab.lookup([id_type.to_db(k) for k in keys.tolist()])
     unknown = int((indices < 0).sum())
     if unknown:
-        req.extra.setdefault("warnings", []).append(f"{unknown} unknown item(s) in the session were ignored")
+        req.extra.setdefault("warnings", []).append(
+            f"{unknown} unknown item(s) in the session were ignored"
+        )
     return indices
 
 
@@ -165,22 +188,38 @@ def _context(req: Request) -> np.ndarray:
         column = table.columns["item_id"]
     else:
         raise WrongData("'context_items' rows need an 'item_id' field", field="context_items")
-    return _session_items(req, column, "context_items.item_id", req.state.store.vocab(req.db.n, "item"),
-                          req.id_type("item"))
+    return _session_items(
+        req,
+        column,
+        "context_items.item_id",
+        req.state.store.vocab(req.db.n, "item"),
+        req.id_type("item"),
+    )
 
 
-def _with_context(items: np.ndarray, ratings: np.ndarray, types: np.ndarray | None,
-                  context: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def _with_context(
+    items: np.ndarray, ratings: np.ndarray, types: np.ndarray | None, context: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     context = context[context >= 0]
-    all_types = None if types is None else np.concatenate([types, np.array([None] * len(context), object)])
-    return (np.concatenate([items, context]), np.concatenate([ratings, np.full(len(context), CONTEXT_RATING)]),
-            all_types)
+    all_types = (
+        None if types is None else np.concatenate([types, np.array([None] * len(context), object)])
+    )
+    return (
+        np.concatenate([items, context]),
+        np.concatenate([ratings, np.full(len(context), CONTEXT_RATING)]),
+        all_types,
+    )
 
 
 def session_to_items_with_context(req: Request) -> dict[str, Any]:
     req.state.engine.check_ready(req.db)
     query = _query(req, "session_to_items_w_ctx_items", exclude_default=True)
-    return _profile(req, *_with_context(*session_events(req), _context(req)), query, "session_to_items_w_ctx_items")
+    return _profile(
+        req,
+        *_with_context(*session_events(req), _context(req)),
+        query,
+        "session_to_items_w_ctx_items",
+    )
 
 
 def user_to_items_with_context(req: Request) -> dict[str, Any]:
@@ -196,13 +235,21 @@ def users_group_to_items(req: Request) -> dict[str, Any]:
     table = as_table(req.body("users"), "users")
     id_type = req.id_type("user")
     keys = id_type.from_body_array(table.require("user_id", "users"), "users.user_id", req.fmt)
-    parts = [req.state.engine.user_events(req.db, _user_index(req, id_type.to_db(raw), raw))
-             for raw in keys.tolist()]
+    parts = [
+        req.state.engine.user_events(req.db, _user_index(req, id_type.to_db(raw), raw))
+        for raw in keys.tolist()
+    ]
     items = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
     ratings = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
     types = np.concatenate([p[2] for p in parts]) if parts else None
-    return _profile(req, items, ratings, types, _query(req, "profile_to_items", exclude_default=True),
-                    "profile_to_items")
+    return _profile(
+        req,
+        items,
+        ratings,
+        types,
+        _query(req, "profile_to_items", exclude_default=True),
+        "profile_to_items",
+    )
 
 
 def generic_to_items(req: Request) -> dict[str, Any]:
@@ -216,8 +263,11 @@ def generic_to_items(req: Request) -> dict[str, Any]:
     if req.payload.get("user_id") is not None:
         user_type = req.id_type("user")
         raw = req.payload["user_id"]
-        return _user(req, _user_index(req, user_type.to_db(user_type.from_body(raw, "user_id", req.fmt)), raw),
-                     "generic_profile_to_items")
+        return _user(
+            req,
+            _user_index(req, user_type.to_db(user_type.from_body(raw, "user_id", req.fmt)), raw),
+            "generic_profile_to_items",
+        )
     query = _query(req, "generic_session_to_items", exclude_default=True)
     return _profile(req, *session_events(req), query, "generic_session_to_items")
 
@@ -234,7 +284,9 @@ def precomputed_user_to_items(req: Request) -> dict[str, Any]:
 def item_properties_unsupported(req: Request) -> dict[str, Any]:
     raise WrongData(
         "recommendation/items-properties/items/ is not supported by recoapi: recommend from an "
-        "existing item (recommendation/items/{id}/items/) or a session instead", name="NOT_SUPPORTED")
+        "existing item (recommendation/items/{id}/items/) or a session instead",
+        name="NOT_SUPPORTED",
+    )
 
 
 def _top_property_values(req: Request, prop: str) -> dict[str, Any]:
@@ -282,12 +334,24 @@ def routes() -> list[Route]:
         Route("POST", r + "generic/items/", generic_to_items, **fast),
         Route("POST", r + "users-groups/items/", users_group_to_items, **fast),
         Route("POST", r + "context-items/sessions/items/", session_to_items_with_context, **fast),
-        Route("POST", r + "context-items/users/{user_id}/items/", user_to_items_with_context, **fast),
+        Route(
+            "POST", r + "context-items/users/{user_id}/items/", user_to_items_with_context, **fast
+        ),
         Route("GET", r + "precomputed/items/{item_id}/items/", precomputed_item_to_items, **fast),
         Route("GET", r + "precomputed/users/{user_id}/items/", precomputed_user_to_items, **fast),
         Route("POST", r + "items-properties/items/", item_properties_unsupported, **fast),
-        Route("GET", r + "users/{user_id}/items-properties/{prop}/", user_to_item_properties, roles=ALL_ROLES,
-              tag="recommendation"),
-        Route("POST", r + "sessions/items-properties/{prop}/", session_to_item_properties, roles=ALL_ROLES,
-              tag="recommendation"),
+        Route(
+            "GET",
+            r + "users/{user_id}/items-properties/{prop}/",
+            user_to_item_properties,
+            roles=ALL_ROLES,
+            tag="recommendation",
+        ),
+        Route(
+            "POST",
+            r + "sessions/items-properties/{prop}/",
+            session_to_item_properties,
+            roles=ALL_ROLES,
+            tag="recommendation",
+        ),
     ]

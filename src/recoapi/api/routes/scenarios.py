@@ -16,32 +16,55 @@ from recoapi.api.util import plain_json
 from recoapi.core.filters import parse_filters, parse_reranking
 from recoapi.errors import NotFoundError, WrongData
 
-RECO_TYPES = {"item_to_items", "profile_to_items", "session_to_items", "profile_to_item_properties",
-              "session_to_item_properties", "profile_to_items_w_ctx_items", "session_to_items_w_ctx_items"}
-SCENARIO_TYPES = {"case": (), "ab_test": ("scenario_a", "scenario_b"), "condition": ("then", "else")}
+RECO_TYPES = {
+    "item_to_items",
+    "profile_to_items",
+    "session_to_items",
+    "profile_to_item_properties",
+    "session_to_item_properties",
+    "profile_to_items_w_ctx_items",
+    "session_to_items_w_ctx_items",
+}
+SCENARIO_TYPES = {
+    "case": (),
+    "ab_test": ("scenario_a", "scenario_b"),
+    "condition": ("then", "else"),
+}
 
 
 def _reco_type(req: Request) -> str:
     reco_type = unquote(req.params["reco_type"])
     if reco_type not in RECO_TYPES:
-        raise WrongData(f"unknown reco_type '{reco_type}'; one of {', '.join(sorted(RECO_TYPES))}",
-                        field="reco_type")
+        raise WrongData(
+            f"unknown reco_type '{reco_type}'; one of {', '.join(sorted(RECO_TYPES))}",
+            field="reco_type",
+        )
     return reco_type
 
 
 def _validated(req: Request, reco_type: str) -> dict[str, Any]:
     body = plain_json(dict(req.payload), "scenario")
     kind = body.get("scenario_type")
-    if not isinstance(kind, str) or kind not in SCENARIO_TYPES or not isinstance(body.get(kind), dict):
-        raise WrongData("a scenario needs 'scenario_type' (case, ab_test or condition) and an object "
-                        "under that key", field="scenario_type")
+    if (
+        not isinstance(kind, str)
+        or kind not in SCENARIO_TYPES
+        or not isinstance(body.get(kind), dict)
+    ):
+        raise WrongData(
+            "a scenario needs 'scenario_type' (case, ab_test or condition) and an object "
+            "under that key",
+            field="scenario_type",
+        )
     rules = body[kind]
     if kind == "case":
         parse_filters(rules.get("filters"))
         parse_reranking(rules.get("reranking"))
     for ref in SCENARIO_TYPES[kind]:
         name = rules.get(ref)
-        if not isinstance(name, str) or req.state.store.get_scenario(req.db.n, reco_type, name) is None:
+        if (
+            not isinstance(name, str)
+            or req.state.store.get_scenario(req.db.n, reco_type, name) is None
+        ):
             raise NotFoundError("scenario", name)
     return body
 
@@ -52,10 +75,15 @@ def create_or_replace_scenario(req: Request) -> dict[str, Any]:
     name = unquote(req.params["name"])
     old = req.state.store.get_scenario(req.db.n, reco_type, name)
     if old is not None and old.get("scenario_type") != "case":
-        raise WrongData("only 'case' scenarios can be replaced; delete this one first", field="scenario_type")
+        raise WrongData(
+            "only 'case' scenarios can be replaced; delete this one first", field="scenario_type"
+        )
     req.state.store.save_scenario(req.db.n, reco_type, name, body)
-    warnings = [] if body["scenario_type"] == "case" else [
-        "ab_test and condition scenarios are stored but not applied by recoapi"]
+    warnings = (
+        []
+        if body["scenario_type"] == "case"
+        else ["ab_test and condition scenarios are stored but not applied by recoapi"]
+    )
     return {"warnings": warnings}
 
 
@@ -68,8 +96,12 @@ def get_scenario(req: Request) -> dict[str, Any]:
 
 
 def list_scenarios(req: Request) -> dict[str, Any]:
-    return {"scenarios": [{"name": name, "reco_type": reco_type, "scenario": body}
-                          for reco_type, name, body in req.state.store.list_scenarios(req.db.n)]}
+    return {
+        "scenarios": [
+            {"name": name, "reco_type": reco_type, "scenario": body}
+            for reco_type, name, body in req.state.store.list_scenarios(req.db.n)
+        ]
+    }
 
 
 def delete_scenario(req: Request) -> None:

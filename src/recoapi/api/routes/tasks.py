@@ -26,10 +26,12 @@ def get_background_tasks(req: Request) -> dict[str, Any]:
 
 def list_trained_models(req: Request) -> dict[str, Any]:
     models = req.state.store.list_models(req.db.n)
-    return {"trained_models": [
-        {"id": model_id, "trained_timestamp": trained, "algorithm": algorithm}
-        for model_id, trained, algorithm, _ in models
-    ]}
+    return {
+        "trained_models": [
+            {"id": model_id, "trained_timestamp": trained, "algorithm": algorithm}
+            for model_id, trained, algorithm, _ in models
+        ]
+    }
 
 
 def routes() -> list[Route]:
