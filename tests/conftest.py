@@ -9,7 +9,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from server import ROOT_EMAIL, ROOT_PASSWORD, ServerProcess  # noqa: E402
+from server import ROOT_EMAIL, ROOT_PASSWORD, ServerProcess, drop_test_schemas  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_store_schemas() -> Iterator[None]:
+    """With RECOAPI_TEST_STORE_URL, drop the PostgreSQL schemas of this run's servers."""
+    yield
+    drop_test_schemas()
 
 
 @pytest.fixture(scope="session")

@@ -61,8 +61,7 @@ class ModelNotReady(ServerUnavailable):
 
     def __init__(self, message: str = "") -> None:
         super().__init__(
-            message
-            or "no model is trained for this database yet; wait until its status is 'ready'"
+            message or "no model is trained for this database yet; wait until its status is 'ready'"
         )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sqlite3
 import stat
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from apikit import SERIALIZERS, call, expect_error, root, token_of, xminds_error
 from xminds.api import exceptions as xerr
 from xminds.api.client import AUTO_FRONTEND_ID, CrossingMindsApiClient
 
-from server import ROOT_EMAIL, ROOT_PASSWORD, ServerProcess
+from server import ROOT_EMAIL, ROOT_PASSWORD, ServerProcess, store_env, store_rows
 
 NO_ROOT_ENV = {"RECOAPI_ROOT_EMAIL": "", "RECOAPI_ROOT_PASSWORD": ""}
 
@@ -424,24 +423,23 @@ def test_secret_key_file_is_private(server: ServerProcess) -> None:
 def test_secrets_are_stored_hashed(server: ServerProcess, admin: CrossingMindsApiClient) -> None:
     name, key = service(admin, "backend")
     refresh = login_service(server.url, "json", name, key)._refresh_token
-    with sqlite3.connect(f"file:{server.data_dir / 'recoapi.sqlite3'}?mode=ro", uri=True) as conn:
-        hashes = [
-            h
-            for (h,) in conn.execute(
-                "SELECT password_hash FROM accounts WHERE email = ?", (ROOT_EMAIL,)
-            )
-        ]
-        tokens = {t for (t,) in conn.execute("SELECT token_hash FROM refresh_tokens")}
-        keys = {k for (k,) in conn.execute("SELECT key_hash FROM service_keys")}
+    rows = store_rows(
+        server.data_dir, "SELECT password_hash FROM accounts WHERE email = ?", (ROOT_EMAIL,)
+    )
+    hashes = [h for (h,) in rows]
+    tokens = {t for (t,) in store_rows(server.data_dir, "SELECT token_hash FROM refresh_tokens")}
+    keys = {k for (k,) in store_rows(server.data_dir, "SELECT key_hash FROM service_keys")}
     assert hashes[0].startswith("$argon2") and ROOT_PASSWORD not in hashes[0]
     assert refresh not in tokens and hashlib.sha256(refresh.encode()).hexdigest() in tokens
     assert key not in keys and hashlib.sha256(key.encode()).hexdigest() in keys
-    dump = b"".join(f.read_bytes() for f in server.data_dir.glob("recoapi.sqlite3*"))  # WAL too
-    assert ROOT_PASSWORD.encode() not in dump and refresh.encode() not in dump
+    if not store_env(server.data_dir):  # the SQLite file itself, its WAL too
+        dump = b"".join(f.read_bytes() for f in server.data_dir.glob("recoapi.sqlite3*"))
+        assert ROOT_PASSWORD.encode() not in dump and refresh.encode() not in dump
 
 
 def create_root(data_dir: Path, email: str, password: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECOAPI_ROOT_")}
+    env.update(store_env(data_dir))
     return subprocess.run(
         [
             sys.executable,

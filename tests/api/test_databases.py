@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 
 import numpy as np
@@ -10,7 +9,7 @@ import pytest
 from apikit import SERIALIZERS, call, expect_error, root, token_of, wire, xminds_error
 from xminds.api import exceptions as xerr
 
-from server import ServerProcess
+from server import ServerProcess, store_rows
 
 TABLES = (
     "ratings",
@@ -29,14 +28,13 @@ def unique(prefix: str = "db") -> str:
 
 
 def rows_of(server: ServerProcess, db_id: str) -> dict[str, int]:
-    """Rows each table still holds for a database (read from the SQLite file itself)."""
-    with sqlite3.connect(f"file:{server.data_dir / 'recoapi.sqlite3'}?mode=ro", uri=True) as conn:
-        found = conn.execute("SELECT n FROM databases WHERE id = ?", (db_id,)).fetchone()
-        assert found is not None
-        return {
-            t: conn.execute(f"SELECT COUNT(*) FROM {t} WHERE dbn = ?", found).fetchone()[0]
-            for t in TABLES
-        }
+    """Rows each table still holds for a database (read from the store itself)."""
+    found = store_rows(server.data_dir, "SELECT n FROM databases WHERE id = ?", (db_id,))
+    assert found
+    return {
+        t: store_rows(server.data_dir, f"SELECT COUNT(*) FROM {t} WHERE dbn = ?", found[0])[0][0]
+        for t in TABLES
+    }
 
 
 @pytest.mark.parametrize("serializer", SERIALIZERS)
@@ -168,17 +166,13 @@ def test_delete_removes_every_row(server: ServerProcess) -> None:
     )
     stale = token_of(client)
     client.delete_database()
-    with sqlite3.connect(f"file:{server.data_dir / 'recoapi.sqlite3'}?mode=ro", uri=True) as conn:
-        assert (
-            conn.execute("SELECT COUNT(*) FROM databases WHERE id = ?", (db["id"],)).fetchone()[0]
-            == 0
-        )
-        orphans = {
-            t: conn.execute(
-                f"SELECT COUNT(*) FROM {t} WHERE dbn NOT IN (SELECT n FROM databases)"
-            ).fetchone()[0]
-            for t in TABLES
-        }
+    assert store_rows(server.data_dir, "SELECT n FROM databases WHERE id = ?", (db["id"],)) == []
+    orphans = {
+        t: store_rows(
+            server.data_dir, f"SELECT COUNT(*) FROM {t} WHERE dbn NOT IN (SELECT n FROM databases)"
+        )[0][0]
+        for t in TABLES
+    }
     assert orphans == dict.fromkeys(TABLES, 0)
     expect_error(call(server.url, "GET", "databases/current/", stale), 404, 60)
     expect_error(call(server.url, "GET", "items/1/properties/", stale), 404, 60)

@@ -18,7 +18,7 @@ from apikit import Root, call, expect_error, root, rows, token_of, wire, xminds_
 from xminds.api import exceptions as xerr
 from xminds.api.client import CrossingMindsApiClient
 
-from server import ServerProcess
+from server import ServerProcess, store_env
 
 OTHER_EMAIL, OTHER_PASSWORD = "owner@other.example", "another long password"
 RATINGS = [("user_id", "<u4"), ("item_id", "<u4"), ("rating", "<f4"), ("timestamp", "<f8")]
@@ -29,6 +29,7 @@ def proc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A private server with two organizations: the suite's root, and one made offline."""
     data_dir = tmp_path_factory.mktemp("two-orgs")
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECOAPI_ROOT_")}
+    env.update(store_env(data_dir))
     subprocess.run(
         [
             sys.executable,

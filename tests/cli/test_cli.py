@@ -29,6 +29,14 @@ def test_doctor_reports_versions_blas_store_and_server(server: Any) -> None:
     assert "HTTP 200" in result.stdout
 
 
+def test_doctor_never_prints_a_store_password() -> None:
+    url = "postgresql://recoapi:hunter2secret@db.internal:5432/reco?schema=shop"
+    result = recoapi("doctor", "--host", "http://127.0.0.1:9", "--store-url", url)
+    assert result.returncode == 0, result.stderr
+    assert "hunter2secret" not in result.stdout
+    assert "postgresql://recoapi:***@db.internal:5432/reco?schema=shop" in result.stdout
+
+
 def test_doctor_says_when_the_server_does_not_answer() -> None:
     result = recoapi("doctor", "--host", "http://127.0.0.1:9")
     assert result.returncode == 0 and "not answering" in result.stdout

@@ -7,6 +7,7 @@ import importlib
 import os
 import platform
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from recoapi.cli.serve import DEFAULT_DATA_DIR
 
@@ -19,7 +20,19 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--host", default="http://127.0.0.1:8000", help="server URL to check")
     parser.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    parser.add_argument(
+        "--store-url", default=None, help="the store to describe (env RECOAPI_STORE_URL)"
+    )
     parser.set_defaults(run=run)
+
+
+def redacted(url: str) -> str:
+    """The URL with its password replaced by ``***``: doctor output gets pasted into issues."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _version(name: str) -> str:
@@ -62,10 +75,9 @@ def run(args: argparse.Namespace) -> int:
     ]
     lines += [(name, _version(name)) for name in PACKAGES]
     lines.append(("blas", _blas()))
-    store_url = (
-        os.environ.get("RECOAPI_STORE_URL") or f"sqlite (embedded) {args.data_dir}/recoapi.sqlite3"
-    )
-    lines.append(("store", store_url))
+    store_url = args.store_url or os.environ.get("RECOAPI_STORE_URL")
+    embedded = f"sqlite (embedded) {args.data_dir}/recoapi.sqlite3"
+    lines.append(("store", redacted(store_url) if store_url else embedded))
     lines.append(("server", f"{args.host}: {_server(args.host)}"))
     width = max(len(k) for k, _ in lines)
     for key, value in lines:

@@ -53,7 +53,8 @@ class DataMixin:
         """Drop the declaration and the values every entity holds for it."""
         with self._tx() as c:
             c.execute(
-                "DELETE FROM properties WHERE dbn = ? AND entity = ? AND name = ?", (dbn, entity, name)
+                "DELETE FROM properties WHERE dbn = ? AND entity = ? AND name = ?",
+                (dbn, entity, name),
             )
             c.execute(
                 "UPDATE entities SET props = json_remove(props, ?)"
@@ -104,10 +105,16 @@ class DataMixin:
         with self._tx() as c:
             indices = self._add_keys(c, dbn, entity, keys)
             if replace:
-                rows = [(dumps(p), dbn, entity, int(i)) for i, p in zip(indices, props)]
-                c.executemany("UPDATE entities SET props = ? WHERE dbn = ? AND entity = ? AND idx = ?", rows)
+                rows = [
+                    (dumps(p), dbn, entity, int(i)) for i, p in zip(indices, props, strict=True)
+                ]
+                c.executemany(
+                    "UPDATE entities SET props = ? WHERE dbn = ? AND entity = ? AND idx = ?", rows
+                )
             else:
-                rows = [(dumps(p), dbn, entity, int(i)) for i, p in zip(indices, props)]
+                rows = [
+                    (dumps(p), dbn, entity, int(i)) for i, p in zip(indices, props, strict=True)
+                ]
                 c.executemany(
                     "UPDATE entities SET props = json_patch(coalesce(props, '{}'), ?)"
                     " WHERE dbn = ? AND entity = ? AND idx = ?",
@@ -128,7 +135,9 @@ class DataMixin:
             found.update((row[0], json.loads(row[1])) for row in rows)
         return found
 
-    def page_entities(self, dbn: int, entity: str, after: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
+    def page_entities(
+        self, dbn: int, entity: str, after: int, limit: int
+    ) -> list[tuple[int, dict[str, Any]]]:
         rows = self._query(
             "SELECT idx, props FROM entities WHERE dbn = ? AND entity = ? AND idx > ?"
             " AND props IS NOT NULL ORDER BY idx LIMIT ?",
@@ -143,42 +152,64 @@ class DataMixin:
         )
         return {row[0]: json.loads(row[1]) for row in rows}
 
-    def clear_entities(self, dbn: int, entity: str, indices: np.ndarray, *, everything: bool = False) -> None:
+    def clear_entities(
+        self, dbn: int, entity: str, indices: np.ndarray, *, everything: bool = False
+    ) -> None:
         """Remove the properties of entities; ``everything`` also removes a user's feedback."""
         rows = [(dbn, entity, int(i)) for i in indices if i >= 0]
         with self._tx() as c:
-            c.executemany("UPDATE entities SET props = NULL WHERE dbn = ? AND entity = ? AND idx = ?", rows)
+            c.executemany(
+                "UPDATE entities SET props = NULL WHERE dbn = ? AND entity = ? AND idx = ?", rows
+            )
             if everything and entity == "user":
-                c.executemany("DELETE FROM ratings WHERE dbn = ? AND user_idx = ?", [(r[0], r[2]) for r in rows])
                 c.executemany(
-                    "DELETE FROM interactions WHERE dbn = ? AND subject = 'user' AND subject_key = ?",
+                    "DELETE FROM ratings WHERE dbn = ? AND user_idx = ?",
+                    [(r[0], r[2]) for r in rows],
+                )
+                c.executemany(
+                    "DELETE FROM interactions"
+                    " WHERE dbn = ? AND subject = 'user' AND subject_key = ?",
                     [(r[0], r[2]) for r in rows],
                 )
 
     # --- ratings -------------------------------------------------------------------------------
 
     def upsert_ratings(
-        self, dbn: int, users: np.ndarray, items: np.ndarray, ratings: np.ndarray, timestamps: np.ndarray
+        self,
+        dbn: int,
+        users: np.ndarray,
+        items: np.ndarray,
+        ratings: np.ndarray,
+        timestamps: np.ndarray,
     ) -> RatingsArrays:
         """Upsert ratings given by storage keys; unknown users and items get indices in the
         same transaction. Returns the ratings with dense indices."""
         with self._tx() as c:
             arrays = RatingsArrays(
-                self._add_keys(c, dbn, "user", users), self._add_keys(c, dbn, "item", items),
-                ratings.astype(np.float32), timestamps.astype(np.float64),
+                self._add_keys(c, dbn, "user", users),
+                self._add_keys(c, dbn, "item", items),
+                ratings.astype(np.float32),
+                timestamps.astype(np.float64),
             )
             c.executemany(
                 "INSERT INTO ratings VALUES (?,?,?,?,?) ON CONFLICT (dbn, user_idx, item_idx)"
                 " DO UPDATE SET rating = excluded.rating, ts = excluded.ts",
-                zip(_repeat(dbn, len(arrays)), arrays.user.tolist(), arrays.item.tolist(),
-                    arrays.rating.astype(np.float64).tolist(), arrays.timestamp.tolist()),
+                zip(
+                    _repeat(dbn, len(arrays)),
+                    arrays.user.tolist(),
+                    arrays.item.tolist(),
+                    arrays.rating.astype(np.float64).tolist(),
+                    arrays.timestamp.tolist(),
+                    strict=True,
+                ),
             )
         return arrays
 
     def delete_rating(self, dbn: int, user: int, item: int) -> bool:
         with self._tx() as c:
             cur = c.execute(
-                "DELETE FROM ratings WHERE dbn = ? AND user_idx = ? AND item_idx = ?", (dbn, user, item)
+                "DELETE FROM ratings WHERE dbn = ? AND user_idx = ? AND item_idx = ?",
+                (dbn, user, item),
             )
             return cur.rowcount > 0
 
@@ -189,11 +220,15 @@ class DataMixin:
     def _ratings(self, sql: str, args: tuple[Any, ...]) -> RatingsArrays:
         rows = self._query(sql, args)
         if not rows:
-            return RatingsArrays(*(np.zeros(0, t) for t in (np.int64, np.int64, np.float32, np.float64)))
-        cols = list(zip(*rows))
+            return RatingsArrays(
+                *(np.zeros(0, t) for t in (np.int64, np.int64, np.float32, np.float64))
+            )
+        cols = list(zip(*rows, strict=True))
         return RatingsArrays(
-            np.array(cols[0], np.int64), np.array(cols[1], np.int64),
-            np.array(cols[2], np.float32), np.array(cols[3], np.float64),
+            np.array(cols[0], np.int64),
+            np.array(cols[1], np.int64),
+            np.array(cols[2], np.float32),
+            np.array(cols[3], np.float64),
         )
 
     def user_ratings(self, dbn: int, user: int) -> RatingsArrays:
@@ -211,30 +246,55 @@ class DataMixin:
         )
 
     def all_ratings(self, dbn: int) -> RatingsArrays:
-        return self._ratings("SELECT user_idx, item_idx, rating, ts FROM ratings WHERE dbn = ?", (dbn,))
+        return self._ratings(
+            "SELECT user_idx, item_idx, rating, ts FROM ratings WHERE dbn = ?", (dbn,)
+        )
 
     # --- interactions and sessions ---------------------------------------------------------------
 
-    def insert_interactions(self, dbn: int, subject: str, rows: InteractionsArrays) -> InteractionsArrays:
+    def insert_interactions(
+        self, dbn: int, subject: str, rows: InteractionsArrays
+    ) -> InteractionsArrays:
         """Insert events given by storage keys (items, and users for subject 'user'); unknown
         ids get indices in the same transaction. An identical event (same subject, item, type,
         time) is kept once, so a retried chunk changes nothing. Returns the events with indices."""
         with self._tx() as c:
             items = self._add_keys(c, dbn, "item", rows.item)
-            subjects = self._add_keys(c, dbn, "user", rows.subject) if subject == "user" else rows.subject
-            events = InteractionsArrays(subjects, items, rows.type, rows.timestamp, rows.properties, rows.seq)
+            subjects = (
+                self._add_keys(c, dbn, "user", rows.subject) if subject == "user" else rows.subject
+            )
+            events = InteractionsArrays(
+                subjects, items, rows.type, rows.timestamp, rows.properties, rows.seq
+            )
             props = [None if p is None else dumps(p) for p in rows.properties]
             c.executemany(
-                "INSERT OR IGNORE INTO interactions (dbn, subject, subject_key, item_idx, type, ts, props)"
+                "INSERT OR IGNORE INTO interactions"
+                " (dbn, subject, subject_key, item_idx, type, ts, props)"
                 " VALUES (?,?,?,?,?,?,?)",
-                zip(_repeat(dbn, len(events)), _repeat(subject, len(events)), _as_list(subjects),
-                    items.tolist(), _as_list(rows.type), rows.timestamp.astype(np.float64).tolist(), props),
+                zip(
+                    _repeat(dbn, len(events)),
+                    _repeat(subject, len(events)),
+                    _as_list(subjects),
+                    items.tolist(),
+                    _as_list(rows.type),
+                    rows.timestamp.astype(np.float64).tolist(),
+                    props,
+                    strict=True,
+                ),
             )
         return events
 
     def page_interactions(
-        self, dbn: int, subject: str, *, after: int, limit: int, subject_key: Any = None,
-        start: float | None = None, end: float | None = None, types: list[str] | None = None,
+        self,
+        dbn: int,
+        subject: str,
+        *,
+        after: int,
+        limit: int,
+        subject_key: Any = None,
+        start: float | None = None,
+        end: float | None = None,
+        types: list[str] | None = None,
     ) -> InteractionsArrays:
         where, args = ["dbn = ?", "subject = ?", "seq > ?"], [dbn, subject, after]
         if subject_key is not None:
@@ -251,16 +311,19 @@ class DataMixin:
             args.extend(types)
         sql = (
             "SELECT seq, subject_key, item_idx, type, ts, props FROM interactions WHERE "
-            + " AND ".join(where) + " ORDER BY seq LIMIT ?"
+            + " AND ".join(where)
+            + " ORDER BY seq LIMIT ?"
         )
         return _interactions(self._query(sql, (*args, limit)))
 
     def all_interactions(self, dbn: int, subject: str) -> InteractionsArrays:
-        return _interactions(self._query(
-            "SELECT seq, subject_key, item_idx, type, ts, props FROM interactions"
-            " WHERE dbn = ? AND subject = ? ORDER BY seq",
-            (dbn, subject),
-        ))
+        return _interactions(
+            self._query(
+                "SELECT seq, subject_key, item_idx, type, ts, props FROM interactions"
+                " WHERE dbn = ? AND subject = ? ORDER BY seq",
+                (dbn, subject),
+            )
+        )
 
     def resolve_session(self, dbn: int, session_key: Any, user: int, ts: float) -> bool:
         """Bind a session to a user; returns False when it was already bound."""
@@ -293,17 +356,25 @@ class DataMixin:
 def _interactions(rows: list[Any]) -> InteractionsArrays:
     if not rows:
         return InteractionsArrays(
-            np.zeros(0, object), np.zeros(0, np.int64), np.zeros(0, object),
-            np.zeros(0, np.float64), [], np.zeros(0, np.int64),
+            np.zeros(0, object),
+            np.zeros(0, np.int64),
+            np.zeros(0, object),
+            np.zeros(0, np.float64),
+            [],
+            np.zeros(0, np.int64),
         )
-    cols = list(zip(*rows))
+    cols = list(zip(*rows, strict=True))
     subject = np.empty(len(rows), object)
     subject[:] = cols[1]
     types = np.empty(len(rows), object)
     types[:] = cols[3]
     return InteractionsArrays(
-        subject, np.array(cols[2], np.int64), types, np.array(cols[4], np.float64),
-        [None if p is None else json.loads(p) for p in cols[5]], np.array(cols[0], np.int64),
+        subject,
+        np.array(cols[2], np.int64),
+        types,
+        np.array(cols[4], np.float64),
+        [None if p is None else json.loads(p) for p in cols[5]],
+        np.array(cols[0], np.int64),
     )
 
 
@@ -325,4 +396,4 @@ def _plain_keys(keys: Any) -> list[Any]:
 
 def _chunks(values: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]

@@ -72,8 +72,11 @@ class SQLiteStore(DataMixin):
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                for key, vocab in self._vocabs.items():
-                    vocab.truncate(sizes.get(key, 0))
+                for key in list(self._vocabs):
+                    if key in sizes:
+                        self._vocabs[key].truncate(sizes[key])
+                    else:  # first read inside this transaction: read it again next time
+                        del self._vocabs[key]
                 raise
 
     def _query(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> list[Any]:
@@ -90,7 +93,9 @@ class SQLiteStore(DataMixin):
             return
         script = resources.files("recoapi.store").joinpath("migrations/0001_initial.sql")
         with self._write_lock:
-            conn.executescript(f"BEGIN; {script.read_text()} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+            conn.executescript(
+                f"BEGIN; {script.read_text()} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+            )
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -103,7 +108,9 @@ class SQLiteStore(DataMixin):
     def create_organization(self, name: str) -> str:
         org_id = uuid.uuid4().hex
         with self._tx() as c:
-            c.execute("INSERT INTO organizations VALUES (?, ?, '{}', ?)", (org_id, name, time.time()))
+            c.execute(
+                "INSERT INTO organizations VALUES (?, ?, '{}', ?)", (org_id, name, time.time())
+            )
         return org_id
 
     def get_organization_metadata(self, org_id: str) -> dict[str, Any]:
@@ -112,9 +119,13 @@ class SQLiteStore(DataMixin):
 
     def set_organization_metadata(self, org_id: str, metadata: dict[str, Any]) -> None:
         with self._tx() as c:
-            c.execute("UPDATE organizations SET metadata = ? WHERE id = ?", (dumps(metadata), org_id))
+            c.execute(
+                "UPDATE organizations SET metadata = ? WHERE id = ?", (dumps(metadata), org_id)
+            )
 
-    _ACCOUNT_COLS = "id, org_id, kind, role, email, name, password_hash, first_name, last_name, metadata"
+    _ACCOUNT_COLS = (
+        "id, org_id, kind, role, email, name, password_hash, first_name, last_name, metadata"
+    )
 
     @staticmethod
     def _account(row: Any) -> AccountRecord:
@@ -124,9 +135,21 @@ class SQLiteStore(DataMixin):
         a = account
         with self._tx() as c:
             c.execute(
-                f"INSERT INTO accounts ({self._ACCOUNT_COLS}, created) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (a.id, a.org_id, a.kind, a.role, a.email, a.name, a.password_hash,
-                 a.first_name, a.last_name, dumps(a.metadata), time.time()),
+                f"INSERT INTO accounts ({self._ACCOUNT_COLS}, created)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    a.id,
+                    a.org_id,
+                    a.kind,
+                    a.role,
+                    a.email,
+                    a.name,
+                    a.password_hash,
+                    a.first_name,
+                    a.last_name,
+                    dumps(a.metadata),
+                    time.time(),
+                ),
             )
 
     def update_account(self, account_id: str, **fields: Any) -> None:
@@ -140,9 +163,13 @@ class SQLiteStore(DataMixin):
         with self._tx() as c:
             c.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
 
-    def find_account(self, *, email: str | None = None, name: str | None = None) -> AccountRecord | None:
+    def find_account(
+        self, *, email: str | None = None, name: str | None = None
+    ) -> AccountRecord | None:
         column, value = ("email", email.lower()) if email is not None else ("name", name)
-        rows = self._query(f"SELECT {self._ACCOUNT_COLS} FROM accounts WHERE {column} = ?", (value,))
+        rows = self._query(
+            f"SELECT {self._ACCOUNT_COLS} FROM accounts WHERE {column} = ?", (value,)
+        )
         return self._account(rows[0]) if rows else None
 
     def get_account(self, account_id: str) -> AccountRecord | None:
@@ -151,7 +178,8 @@ class SQLiteStore(DataMixin):
 
     def list_accounts(self, org_id: str) -> list[AccountRecord]:
         rows = self._query(
-            f"SELECT {self._ACCOUNT_COLS} FROM accounts WHERE org_id = ? ORDER BY created", (org_id,)
+            f"SELECT {self._ACCOUNT_COLS} FROM accounts WHERE org_id = ? ORDER BY created",
+            (org_id,),
         )
         return [self._account(row) for row in rows]
 
@@ -168,7 +196,8 @@ class SQLiteStore(DataMixin):
 
     def list_service_keys(self, account_id: str) -> list[ServiceKeyRecord]:
         rows = self._query(
-            "SELECT id, account_id, created, expires, metadata FROM service_keys WHERE account_id = ?",
+            "SELECT id, account_id, created, expires, metadata FROM service_keys"
+            " WHERE account_id = ?",
             (account_id,),
         )
         return [ServiceKeyRecord(*row[:4], json.loads(row[4])) for row in rows]
@@ -195,14 +224,21 @@ class SQLiteStore(DataMixin):
             c.execute("DELETE FROM refresh_tokens WHERE expires < ?", (time.time(),))
             c.execute(
                 "INSERT INTO refresh_tokens VALUES (?, ?, ?, ?, ?)",
-                (token_hash, record.account_id, record.db_id, dumps(record.frontend), record.expires),
+                (
+                    token_hash,
+                    record.account_id,
+                    record.db_id,
+                    dumps(record.frontend),
+                    record.expires,
+                ),
             )
 
     def pop_refresh_token(self, token_hash: str) -> RefreshTokenRecord | None:
         """Consume a refresh token (rotation: each one is good for a single refresh)."""
         with self._tx() as c:
             row = c.execute(
-                "SELECT account_id, db_id, frontend, expires FROM refresh_tokens WHERE token_hash = ?",
+                "SELECT account_id, db_id, frontend, expires FROM refresh_tokens"
+                " WHERE token_hash = ?",
                 (token_hash,),
             ).fetchone()
             c.execute("DELETE FROM refresh_tokens WHERE token_hash = ?", (token_hash,))
@@ -229,8 +265,18 @@ class SQLiteStore(DataMixin):
             cur = c.execute(
                 "INSERT INTO databases (id, org_id, name, description, item_id_type, user_id_type,"
                 " session_id_type, core_config, metadata, created) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (r.id, r.org_id, r.name, r.description, r.item_id_type, r.user_id_type,
-                 r.session_id_type, dumps(r.core_config), dumps(r.metadata), time.time()),
+                (
+                    r.id,
+                    r.org_id,
+                    r.name,
+                    r.description,
+                    r.item_id_type,
+                    r.user_id_type,
+                    r.session_id_type,
+                    dumps(r.core_config),
+                    dumps(r.metadata),
+                    time.time(),
+                ),
             )
             n = cur.lastrowid
         found = self.get_database(r.id)
@@ -267,8 +313,16 @@ class SQLiteStore(DataMixin):
         if record is None:
             return
         with self._tx() as c:
-            for table in ("ratings", "interactions", "entities", "properties", "resolved_sessions",
-                          "tasks", "models", "scenarios"):
+            for table in (
+                "ratings",
+                "interactions",
+                "entities",
+                "properties",
+                "resolved_sessions",
+                "tasks",
+                "models",
+                "scenarios",
+            ):
                 c.execute(f"DELETE FROM {table} WHERE dbn = ?", (record.n,))
             c.execute("DELETE FROM databases WHERE n = ?", (record.n,))
         self._vocabs.pop((record.n, "item"), None)
@@ -292,9 +346,17 @@ class SQLiteStore(DataMixin):
         with self._tx() as c:
             c.execute(
                 "INSERT INTO tasks VALUES (?,?,?,?,?,?,?) ON CONFLICT (task_id) DO UPDATE SET"
-                " status = excluded.status, progress = excluded.progress, end_time = excluded.end_time",
-                (task.task_id, task.dbn, task.name, task.start_time, task.end_time, task.status,
-                 task.progress),
+                " status = excluded.status, progress = excluded.progress,"
+                " end_time = excluded.end_time",
+                (
+                    task.task_id,
+                    task.dbn,
+                    task.name,
+                    task.start_time,
+                    task.end_time,
+                    task.status,
+                    task.progress,
+                ),
             )
 
     def list_tasks(self, dbn: int, name: str, offset: int, limit: int) -> list[TaskRecord]:
@@ -313,9 +375,13 @@ class SQLiteStore(DataMixin):
                 (reason, time.time()),
             )
 
-    def save_model(self, dbn: int, model_id: str, algorithm: str, path: str, trained: float) -> None:
+    def save_model(
+        self, dbn: int, model_id: str, algorithm: str, path: str, trained: float
+    ) -> None:
         with self._tx() as c:
-            c.execute("INSERT INTO models VALUES (?,?,?,?,?)", (model_id, dbn, trained, algorithm, path))
+            c.execute(
+                "INSERT INTO models VALUES (?,?,?,?,?)", (model_id, dbn, trained, algorithm, path)
+            )
 
     def list_models(self, dbn: int) -> list[tuple[str, float, str, str]]:
         rows = self._query(
@@ -343,7 +409,8 @@ class SQLiteStore(DataMixin):
 
     def list_scenarios(self, dbn: int) -> list[tuple[str, str, dict[str, Any]]]:
         rows = self._query(
-            "SELECT reco_type, name, body FROM scenarios WHERE dbn = ? ORDER BY reco_type, name", (dbn,)
+            "SELECT reco_type, name, body FROM scenarios WHERE dbn = ? ORDER BY reco_type, name",
+            (dbn,),
         )
         return [(row[0], row[1], json.loads(row[2])) for row in rows]
 
@@ -358,10 +425,14 @@ class SQLiteStore(DataMixin):
 
     def set_default_scenario(self, dbn: int, reco_type: str, name: str | None) -> None:
         with self._tx() as c:
-            c.execute("UPDATE scenarios SET is_default = 0 WHERE dbn = ? AND reco_type = ?", (dbn, reco_type))
+            c.execute(
+                "UPDATE scenarios SET is_default = 0 WHERE dbn = ? AND reco_type = ?",
+                (dbn, reco_type),
+            )
             if name is not None:
                 c.execute(
-                    "UPDATE scenarios SET is_default = 1 WHERE dbn = ? AND reco_type = ? AND name = ?",
+                    "UPDATE scenarios SET is_default = 1"
+                    " WHERE dbn = ? AND reco_type = ? AND name = ?",
                     (dbn, reco_type, name),
                 )
         self._cache.pop(("scenarios", dbn), None)
@@ -370,7 +441,8 @@ class SQLiteStore(DataMixin):
         """Cached per database: every recommendation asks (see ``list_properties``)."""
         key = ("scenarios", dbn)
         if key not in self._cache:
-            rows = self._query("SELECT reco_type, name FROM scenarios WHERE dbn = ? AND is_default = 1", (dbn,))
+            rows = self._query(
+                "SELECT reco_type, name FROM scenarios WHERE dbn = ? AND is_default = 1", (dbn,)
+            )
             self._cache[key] = {row[0]: row[1] for row in rows}
         return self._cache[key].get(reco_type)
-
