@@ -18,6 +18,7 @@ from recoapi.engine.models import (
     EaseModel,
     HybridConfig,
     HybridModel,
+    NeighborConfig,
     PopularityModel,
     load_model,
 )
@@ -95,6 +96,8 @@ def test_load_model_reads_the_default_hybrid(tmp_path: Path) -> None:
         EaseConfig(l2=3.0, dropout=0.1, min_support=1, max_items=10),
         ContentConfig(numeric_bins=4, property_weights={"genres": 2.0}),
         HybridConfig(content_weight=0.3, popularity_weight=0.1),
+        HybridConfig(similar_neighbor_content_weight=0.2, similar_neighbor_popularity_weight=0.0),
+        NeighborConfig(k=5, shrink=12.5),
     ],
 )
 def test_configs_round_trip_through_json(config: Any) -> None:

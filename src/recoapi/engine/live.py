@@ -51,14 +51,20 @@ class Feedback:
     def load(self, ratings: RatingsArrays, interactions: InteractionsArrays) -> None:
         order = np.argsort(ratings.timestamp, kind="stable")
         with self.lock:
-            for user, item, value in zip(ratings.user[order].tolist(), ratings.item[order].tolist(),
-                                         ratings.rating[order].tolist()):
+            for user, item, value in zip(
+                ratings.user[order].tolist(),
+                ratings.item[order].tolist(),
+                ratings.rating[order].tolist(),
+                strict=True,
+            ):
                 self.ratings.setdefault(user, {})[item] = value
             self._add_interactions(interactions)
 
     def add_ratings(self, ratings: RatingsArrays) -> None:
         with self.lock:
-            for user, item, value in zip(ratings.user.tolist(), ratings.item.tolist(), ratings.rating.tolist()):
+            for user, item, value in zip(
+                ratings.user.tolist(), ratings.item.tolist(), ratings.rating.tolist(), strict=True
+            ):
                 self.ratings.setdefault(user, {})[item] = value
 
     def add_interactions(self, events: InteractionsArrays) -> None:
@@ -66,7 +72,9 @@ class Feedback:
             self._add_interactions(events)
 
     def _add_interactions(self, events: InteractionsArrays) -> None:
-        for user, item, kind in zip(events.subject.tolist(), events.item.tolist(), events.type.tolist()):
+        for user, item, kind in zip(
+            events.subject.tolist(), events.item.tolist(), events.type.tolist(), strict=True
+        ):
             self.interactions.setdefault(int(user), []).append((item, kind))
 
     def remove(self, user: int, item: int | None, *, interactions: bool = False) -> None:
@@ -104,17 +112,24 @@ def profile_rows(
     rated = np.isfinite(ratings)
     if types is not None and not rated.all():
         rows = np.zeros(len(items), np.int64)
-        signal = build_profiles(n_items, rows, items, ratings=ratings, interaction_types=types, n_rows=1)
+        signal = build_profiles(
+            n_items, rows, items, ratings=ratings, interaction_types=types, n_rows=1
+        )
     else:
         items, ratings = _last_per_item(items, ratings)
         weights = rating_weights(ratings)
         keep = weights != 0
         signal = _row(items[keep], weights[keep], n_items)
-    rated_items, rated_values = _last_per_item(items[np.isfinite(ratings)], ratings[np.isfinite(ratings)])
+    rated_items, rated_values = _last_per_item(
+        items[np.isfinite(ratings)], ratings[np.isfinite(ratings)]
+    )
     low = rated_items[rated_values <= LOW_RATING]
     everything = np.unique(items)
-    return signal, _row(everything, np.ones(len(everything), bool), n_items), \
-        _row(low, np.ones(len(low), bool), n_items)
+    return (
+        signal,
+        _row(everything, np.ones(len(everything), bool), n_items),
+        _row(low, np.ones(len(low), bool), n_items),
+    )
 
 
 def _last_per_item(items: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -128,8 +143,9 @@ def _last_per_item(items: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, n
 
 def _row(indices: np.ndarray, data: np.ndarray, n_items: int) -> sp.csr_matrix:
     """A 1-row CSR from sorted unique column indices, without a COO round trip."""
-    return sp.csr_matrix((data, indices.astype(np.int32), np.array([0, len(indices)], np.int32)),
-                         shape=(1, n_items))
+    return sp.csr_matrix(
+        (data, indices.astype(np.int32), np.array([0, len(indices)], np.int32)), shape=(1, n_items)
+    )
 
 
 class MaskCache:

@@ -52,11 +52,13 @@ class DatabaseEngine:
 
 
 class EngineManager:
-    def __init__(self, store: Store, models_dir: Path, *, debounce: float = 2.0,
-                 min_new_events: int = 50_000) -> None:
+    def __init__(
+        self, store: Store, models_dir: Path, *, debounce: float = 2.0, min_new_events: int = 50_000
+    ) -> None:
         self.store = store
-        self.trainer = Trainer(store, models_dir, self._install, debounce=debounce,
-                               min_new_events=min_new_events)
+        self.trainer = Trainer(
+            store, models_dir, self._install, debounce=debounce, min_new_events=min_new_events
+        )
         self._dbs: dict[str, DatabaseEngine] = {}
         self._lock = threading.Lock()
 
@@ -81,7 +83,9 @@ class EngineManager:
 
     def _load(self, record: DatabaseRecord) -> DatabaseEngine:
         engine = DatabaseEngine(record)
-        engine.feedback.load(self.store.all_ratings(record.n), self.store.all_interactions(record.n, "user"))
+        engine.feedback.load(
+            self.store.all_ratings(record.n), self.store.all_interactions(record.n, "user")
+        )
         models = self.store.list_models(record.n)
         for model_id, trained, _, path in models:
             if Path(path).exists():
@@ -101,7 +105,9 @@ class EngineManager:
         if engine is not None:
             self._install_into(engine, model, model_id, trained)
 
-    def _install_into(self, engine: DatabaseEngine, model: Any, model_id: str, trained: float) -> None:
+    def _install_into(
+        self, engine: DatabaseEngine, model: Any, model_id: str, trained: float
+    ) -> None:
         columns = item_columns(self.store, engine.record, model.n_items)
         engine.serial += 1
         engine.serving = ServingModel(model, model_id, engine.serial, trained, columns)
@@ -154,16 +160,24 @@ class EngineManager:
         model is copied with them (its dense part shared) and swapped in whole."""
         serving = engine.serving
         n_items = len(self.store.vocab(engine.record.n, "item"))
-        if serving is None or n_items <= serving.n_items or not hasattr(serving.model, "with_items"):
+        if (
+            serving is None
+            or n_items <= serving.n_items
+            or not hasattr(serving.model, "with_items")
+        ):
             return
         columns = item_columns(self.store, engine.record, n_items)
         model = serving.model.with_items(n_items, columns)
         with self._lock:
             if engine.serving is serving:  # a training that finished meanwhile wins
                 engine.serial += 1
-                engine.serving = ServingModel(model, serving.model_id, engine.serial, serving.trained, columns)
+                engine.serving = ServingModel(
+                    model, serving.model_id, engine.serial, serving.trained, columns
+                )
 
-    def resolve_session(self, record: DatabaseRecord, session_key: Any, user_key: Any, ts: float) -> bool:
+    def resolve_session(
+        self, record: DatabaseRecord, session_key: Any, user_key: Any, ts: float
+    ) -> bool:
         keys = np.empty(1, object)
         keys[0] = user_key
         user = int(self.store.ensure_indices(record.n, "user", keys)[0])
@@ -175,14 +189,18 @@ class EngineManager:
         if name not in TASK_NAMES:
             raise WrongData(f"unknown task '{name}'; known tasks: {', '.join(sorted(TASK_NAMES))}")
         if self.trainer.is_busy(record.id):
-            raise DuplicatedError("task", name, f"a {name} task is already running", name="TASK_ALREADY_RUNNING")
+            raise DuplicatedError(
+                "task", name, f"a {name} task is already running", name="TASK_ALREADY_RUNNING"
+            )
         self._get(record)
         return self.trainer.request(record, name)
 
     def tasks(self, record: DatabaseRecord, name: str, offset: int, limit: int) -> list[TaskRecord]:
         if name not in TASK_NAMES:
             raise WrongData(f"unknown task '{name}'; known tasks: {', '.join(sorted(TASK_NAMES))}")
-        return self.store.list_tasks(record.n, RETRAIN_TASK if name == RETRAIN_TASK else name, offset, limit)
+        return self.store.list_tasks(
+            record.n, RETRAIN_TASK if name == RETRAIN_TASK else name, offset, limit
+        )
 
     # --- recommendations -----------------------------------------------------------------------
 
@@ -193,8 +211,13 @@ class EngineManager:
             raise ModelNotReady()
         return engine, serving
 
-    def _mask(self, engine: DatabaseEngine, serving: ServingModel, filters: tuple[Any, ...],
-              specs: dict[str, PropertySpec]) -> np.ndarray | None:
+    def _mask(
+        self,
+        engine: DatabaseEngine,
+        serving: ServingModel,
+        filters: tuple[Any, ...],
+        specs: dict[str, PropertySpec],
+    ) -> np.ndarray | None:
         if not filters:
             return None
         key = json.dumps(filters, sort_keys=True, default=str)
@@ -208,42 +231,71 @@ class EngineManager:
     def _rerank(self, query: RecoQuery) -> list[Any] | None:
         return parse_reranking(list(query.reranking)) if query.reranking else None
 
-    def similar_items(self, record: DatabaseRecord, item: int, query: RecoQuery,
-                      specs: dict[str, PropertySpec]) -> tuple[np.ndarray, int]:
+    def similar_items(
+        self, record: DatabaseRecord, item: int, query: RecoQuery, specs: dict[str, PropertySpec]
+    ) -> tuple[np.ndarray, int]:
         engine, serving = self._serving(record)
         if item >= serving.n_items:
             return self._similar_to_new_item(record, engine, serving, item, query, specs)
         mask = self._mask(engine, serving, query.filters, specs)
-        ranked = rank_similar(serving.model, item, amt=query.amt, offset=query.offset, candidate_mask=mask,
-                              rerank=self._rerank(query), item_properties=serving.columns())
+        ranked = rank_similar(
+            serving.model,
+            item,
+            amt=query.amt,
+            offset=query.offset,
+            candidate_mask=mask,
+            rerank=self._rerank(query),
+            item_properties=serving.columns(),
+        )
         return ranked, serving.serial
 
-    def user_items(self, record: DatabaseRecord, user: int, query: RecoQuery,
-                   specs: dict[str, PropertySpec]) -> tuple[np.ndarray, int]:
+    def user_items(
+        self, record: DatabaseRecord, user: int, query: RecoQuery, specs: dict[str, PropertySpec]
+    ) -> tuple[np.ndarray, int]:
         engine, _ = self._serving(record)
         items, ratings, types = engine.feedback.profile_events(user)
         return self.profile_items(record, items, ratings, types, query, specs)
 
-    def user_events(self, record: DatabaseRecord, user: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def user_events(
+        self, record: DatabaseRecord, user: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """A user's current feedback as raw events (items, ratings or NaN, interaction types)."""
         return self._get(record).feedback.profile_events(user)
 
-    def profile_items(self, record: DatabaseRecord, items: np.ndarray, ratings: np.ndarray,
-                      types: np.ndarray | None, query: RecoQuery,
-                      specs: dict[str, PropertySpec]) -> tuple[np.ndarray, int]:
+    def profile_items(
+        self,
+        record: DatabaseRecord,
+        items: np.ndarray,
+        ratings: np.ndarray,
+        types: np.ndarray | None,
+        query: RecoQuery,
+        specs: dict[str, PropertySpec],
+    ) -> tuple[np.ndarray, int]:
         """Recommendations for a profile given as raw events (a user's, or a session's)."""
         engine, serving = self._serving(record)
         signal, rated, low = profile_rows(serving.n_items, items, ratings, types)
         ranked = rank_profile(
-            serving.model, signal, amt=query.amt, offset=query.offset,
-            exclude=rated if query.exclude_rated else None, always_exclude=low,
+            serving.model,
+            signal,
+            amt=query.amt,
+            offset=query.offset,
+            exclude=rated if query.exclude_rated else None,
+            always_exclude=low,
             candidate_mask=self._mask(engine, serving, query.filters, specs),
-            rerank=self._rerank(query), item_properties=serving.columns(),
+            rerank=self._rerank(query),
+            item_properties=serving.columns(),
         )
         return ranked, serving.serial
 
-    def _similar_to_new_item(self, record: DatabaseRecord, engine: DatabaseEngine, serving: ServingModel,
-                             item: int, query: RecoQuery, specs: dict[str, PropertySpec]) -> tuple[np.ndarray, int]:
+    def _similar_to_new_item(
+        self,
+        record: DatabaseRecord,
+        engine: DatabaseEngine,
+        serving: ServingModel,
+        item: int,
+        query: RecoQuery,
+        specs: dict[str, PropertySpec],
+    ) -> tuple[np.ndarray, int]:
         """An item added after the model was trained: rank by its properties alone (the
         model's content space), or by popularity when it has none or the model has no
         content part. It is served fully after the next training."""
@@ -257,17 +309,29 @@ class EngineManager:
         if popularity is not None:  # a tie-breaker among equally similar items
             scores = scores + 1e-3 * popularity.scores
         valid = self._mask(engine, serving, query.filters, specs)
-        ranked = top_k(scores, valid, query.offset + query.amt)[query.offset:]
+        ranked = top_k(scores, valid, query.offset + query.amt)[query.offset :]
         return ranked, serving.serial
 
-    def _popular(self, engine: DatabaseEngine, serving: ServingModel, query: RecoQuery,
-                 specs: dict[str, PropertySpec], exclude: np.ndarray) -> tuple[np.ndarray, int]:
+    def _popular(
+        self,
+        engine: DatabaseEngine,
+        serving: ServingModel,
+        query: RecoQuery,
+        specs: dict[str, PropertySpec],
+        exclude: np.ndarray,
+    ) -> tuple[np.ndarray, int]:
         empty = np.zeros(0, np.int64)
         signal, _, low = profile_rows(serving.n_items, empty, np.zeros(0), None)
-        ranked = rank_profile(serving.model, signal, amt=query.amt, offset=query.offset,
-                              exclude=exclude[exclude < serving.n_items],
-                              candidate_mask=self._mask(engine, serving, query.filters, specs),
-                              rerank=self._rerank(query), item_properties=serving.columns())
+        ranked = rank_profile(
+            serving.model,
+            signal,
+            amt=query.amt,
+            offset=query.offset,
+            exclude=exclude[exclude < serving.n_items],
+            candidate_mask=self._mask(engine, serving, query.filters, specs),
+            rerank=self._rerank(query),
+            item_properties=serving.columns(),
+        )
         return ranked, serving.serial
 
     def model_info(self, record: DatabaseRecord) -> ServingModel | None:

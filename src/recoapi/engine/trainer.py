@@ -140,15 +140,23 @@ class Trainer:
 
     def _run(self, record: DatabaseRecord, task_id: str | None, task_name: str) -> None:
         start = time.time()
-        task = TaskRecord(task_id or uuid.uuid4().hex, record.n, task_name, start, "RUNNING", "loading data")
+        task = TaskRecord(
+            task_id or uuid.uuid4().hex, record.n, task_name, start, "RUNNING", "loading data"
+        )
         self.store.save_task(task)
 
         def progress(message: str) -> None:
-            self.store.save_task(TaskRecord(task.task_id, record.n, task_name, start, "RUNNING", message))
+            self.store.save_task(
+                TaskRecord(task.task_id, record.n, task_name, start, "RUNNING", message)
+            )
 
         try:
             data = training_data(self.store, record)
-            if len(data.rating_user) == 0 and len(data.interaction_user) == 0 and not data.item_properties:
+            if (
+                len(data.rating_user) == 0
+                and len(data.interaction_user) == 0
+                and not data.item_properties
+            ):
                 raise ValueError("nothing to train on: upload items, ratings or interactions first")
             model_id = uuid.uuid4().hex
             path = self._train_elsewhere(record, data, model_id, progress)
@@ -156,29 +164,52 @@ class Trainer:
             self.store.save_model(record.n, model_id, type(model).__name__, str(path), time.time())
             self.on_model(record, model, model_id, time.time())
             elapsed = time.time() - start
-            message = (f"trained on {len(data.rating_user)} ratings, {len(data.interaction_user)} "
-                       f"interactions, {data.n_items} items in {elapsed:.1f} s")
-            self.store.save_task(TaskRecord(task.task_id, record.n, task_name, start, "COMPLETED", message,
-                                            time.time()))
+            message = (
+                f"trained on {len(data.rating_user)} ratings, {len(data.interaction_user)} "
+                f"interactions, {data.n_items} items in {elapsed:.1f} s"
+            )
+            self.store.save_task(
+                TaskRecord(
+                    task.task_id, record.n, task_name, start, "COMPLETED", message, time.time()
+                )
+            )
             log.info("database %s: %s", record.id, message)
         except Exception as exc:  # noqa: BLE001 - reported as a FAILED task, old model kept
             if self.store.get_database(record.id) is None:
                 log.info("database %s was deleted while it trained", record.id)
                 return
             log.exception("training failed for database %s", record.id)
-            self.store.save_task(TaskRecord(task.task_id, record.n, task_name, start, "FAILED",
-                                            f"training failed: {exc}", time.time()))
+            self.store.save_task(
+                TaskRecord(
+                    task.task_id,
+                    record.n,
+                    task_name,
+                    start,
+                    "FAILED",
+                    f"training failed: {exc}",
+                    time.time(),
+                )
+            )
 
-    def _train_elsewhere(self, record: DatabaseRecord, data: TrainingData, model_id: str,
-                         progress: Callable[[str], None]) -> Path:
+    def _train_elsewhere(
+        self,
+        record: DatabaseRecord,
+        data: TrainingData,
+        model_id: str,
+        progress: Callable[[str], None],
+    ) -> Path:
         """Train in a child process: numpy, scipy and implicit may hold the GIL for seconds,
         and the serving process must keep answering meanwhile."""
         folder = self.models_dir / record.id
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{model_id}.npz"
         parent, child = _CONTEXT.Pipe(duplex=False)
-        proc = _CONTEXT.Process(target=_train_child, args=(data, str(path), child), daemon=True,
-                                name=f"recoapi-train-{record.id[:8]}")
+        proc = _CONTEXT.Process(
+            target=_train_child,
+            args=(data, str(path), child),
+            daemon=True,
+            name=f"recoapi-train-{record.id[:8]}",
+        )
         proc.start()
         child.close()
         try:
@@ -186,7 +217,9 @@ class Trainer:
                 try:
                     kind, message = parent.recv()
                 except EOFError:
-                    raise RuntimeError(f"the training process died (exit code {proc.join(5) or proc.exitcode})")
+                    raise RuntimeError(
+                        f"the training process died (exit code {proc.join(5) or proc.exitcode})"
+                    ) from None
                 if kind == "progress":
                     progress(message)
                 elif kind == "error":
@@ -225,11 +258,16 @@ def training_data(store: Store, record: DatabaseRecord) -> TrainingData:
     n_items = len(store.vocab(record.n, "item"))
     n_users = len(store.vocab(record.n, "user"))
     return TrainingData(
-        n_users=n_users, n_items=n_items,
-        rating_user=ratings.user.astype(np.int32), rating_item=ratings.item.astype(np.int32),
-        rating_value=ratings.rating, rating_time=ratings.timestamp,
-        interaction_user=events.subject.astype(np.int32), interaction_item=events.item.astype(np.int32),
-        interaction_type=events.type, interaction_time=events.timestamp,
+        n_users=n_users,
+        n_items=n_items,
+        rating_user=ratings.user.astype(np.int32),
+        rating_item=ratings.item.astype(np.int32),
+        rating_value=ratings.rating,
+        rating_time=ratings.timestamp,
+        interaction_user=events.subject.astype(np.int32),
+        interaction_item=events.item.astype(np.int32),
+        interaction_type=events.type,
+        interaction_time=events.timestamp,
         item_properties=item_columns(store, record, n_items),
     )
 
@@ -237,4 +275,6 @@ def training_data(store: Store, record: DatabaseRecord) -> TrainingData:
 def item_columns(store: Store, record: DatabaseRecord, n_items: int) -> tuple[PropertyColumn, ...]:
     from recoapi.store.specs import load_specs, property_columns
 
-    return property_columns(load_specs(store, record.n, "item"), store.all_entity_props(record.n, "item"), n_items)
+    return property_columns(
+        load_specs(store, record.n, "item"), store.all_entity_props(record.n, "item"), n_items
+    )

@@ -3,9 +3,10 @@
 The default model (``HybridModel``): ratings and interactions become graded signal weights
 (``profiles``); item properties become TF-IDF token vectors (``ContentModel``); EASE is
 solved on the items with >= 3 signals with the content cosine added to its Gram matrix
-(CEASE); the other items are bridged to EASE through their content neighbours; the
-popularity prior answers empty profiles. On ml-latest-small: ~5-10 s on 2 cores, ~650 MB
-peak memory, a 100 MB model. Runs off the request path (the server calls it from a
+(CEASE); the other items are bridged to EASE through their content neighbours; the same
+Gram matrix gives each item its co-rating neighbours for item-to-items; the popularity
+prior answers empty profiles. On ml-latest-small: ~5-10 s on 2 cores, ~650 MB
+peak memory, a 105 MB model. Runs off the request path (the server calls it from a
 worker); nothing here touches IO.
 """
 
@@ -21,8 +22,9 @@ import scipy.sparse as sp
 
 from recoapi.engine.base import Recommender, TrainingData
 from recoapi.engine.models.content import ContentConfig, ContentModel
-from recoapi.engine.models.ease import EaseConfig, EaseModel
+from recoapi.engine.models.ease import EaseConfig, EaseModel, dense_gram, select_items
 from recoapi.engine.models.hybrid import HybridConfig, HybridModel
+from recoapi.engine.models.neighbors import NeighborConfig, NeighborModel
 from recoapi.engine.profiles import ProfileWeighting, build_profiles
 
 __all__ = ["TrainingOptions", "build_signals", "train"]
@@ -40,6 +42,7 @@ class TrainingOptions:
     ease: EaseConfig = field(default_factory=EaseConfig)
     content: ContentConfig = field(default_factory=ContentConfig)
     hybrid: HybridConfig = field(default_factory=HybridConfig)
+    neighbors: NeighborConfig = field(default_factory=NeighborConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -48,6 +51,7 @@ class TrainingOptions:
             "ease": self.ease.to_dict(),
             "content": self.content.to_dict(),
             "hybrid": self.hybrid.to_dict(),
+            "neighbors": self.neighbors.to_dict(),
         }
 
     @classmethod
@@ -58,6 +62,8 @@ class TrainingOptions:
             ease=EaseConfig.from_dict(data["ease"]),
             content=ContentConfig.from_dict(data["content"]),
             hybrid=HybridConfig.from_dict(data["hybrid"]),
+            # Absent from options written before co-rating neighbours existed.
+            neighbors=NeighborConfig.from_dict(data.get("neighbors", {})),
         )
 
 
@@ -93,9 +99,12 @@ def train(
     signals = build_signals(data, opts.weighting)
     report(f"content model on {len(data.item_properties)} properties")
     content = ContentModel.fit(data.n_items, data.item_properties, opts.content)
-    report("collaborative model (EASE)")
-    ease = EaseModel.fit(signals, opts.ease, content.tokens)
-    model = HybridModel.fit(signals, content, ease, opts.hybrid)
+    report("collaborative model (EASE) and co-rating neighbours")
+    items = select_items(signals, opts.ease)
+    gram = dense_gram(signals[:, items])
+    neighbors = NeighborModel.fit(gram, items, data.n_items, opts.neighbors)
+    ease = EaseModel.fit_gram(signals, items, gram, opts.ease, content.tokens)  # takes gram
+    model = HybridModel.fit(signals, content, ease, opts.hybrid, neighbors)
     report(
         f"trained on {signals.nnz} signals, {ease.items.size}/{data.n_items} items dense, "
         f"in {time.perf_counter() - start:.1f} s"

@@ -1,11 +1,13 @@
 """One module per model; each has ``fit``, ``score_profiles``, ``similar_items``,
-``save`` and ``load`` (``.npz``, readable with ``allow_pickle=False``)."""
+``save`` and ``load`` (``.npz``, readable with ``allow_pickle=False``). ``neighbors`` is a
+part of the hybrid that only answers item-to-items (no profile scores, saved inside it)."""
 
 from __future__ import annotations
 
 from recoapi.engine.models.content import ContentConfig, ContentModel
 from recoapi.engine.models.ease import EaseConfig, EaseModel
 from recoapi.engine.models.hybrid import HybridConfig, HybridModel
+from recoapi.engine.models.neighbors import NeighborConfig, NeighborModel
 from recoapi.engine.models.popularity import PopularityModel
 
 __all__ = [
@@ -15,6 +17,8 @@ __all__ = [
     "EaseModel",
     "HybridConfig",
     "HybridModel",
+    "NeighborConfig",
+    "NeighborModel",
     "PopularityModel",
     "load_model",
 ]

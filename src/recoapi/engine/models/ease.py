@@ -155,7 +155,20 @@ class EaseModel:
         """
         cfg = config or EaseConfig()
         items = select_items(signals, cfg)
-        gram = dense_gram(signals[:, items])
+        return cls.fit_gram(signals, items, dense_gram(signals[:, items]), cfg, item_tokens)
+
+    @classmethod
+    def fit_gram(
+        cls,
+        signals: sp.csr_matrix,
+        items: np.ndarray,
+        gram: np.ndarray,
+        config: EaseConfig | None = None,
+        item_tokens: sp.csr_matrix | None = None,
+    ) -> EaseModel:
+        """``fit`` with ``gram = dense_gram(signals[:, items])`` already computed (training
+        shares it with the co-rating neighbours); ``gram`` is overwritten."""
+        cfg = config or EaseConfig()
         n_profiles = int(np.count_nonzero(np.diff(signals.indptr)))
         l2 = cfg.l2 * auto_l2(gram, n_profiles)
         if item_tokens is not None and cfg.content_gram_weight and items.size:
