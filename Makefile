@@ -5,7 +5,7 @@ DATA_DIR ?= .recoapi/data
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test serve bench eval clean
+.PHONY: demo test lint serve bench eval clean
 
 # The virtualenv is rebuilt whenever pyproject.toml changes.
 $(VENV): pyproject.toml
@@ -17,8 +17,12 @@ $(VENV): pyproject.toml
 demo: $(VENV)
 	$(BIN)/recoapi demo movielens
 
-test: $(VENV)
+test: lint
 	$(BIN)/python -m pytest -q
+
+lint: $(VENV)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 serve: $(VENV)
 	$(BIN)/recoapi serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
