@@ -4,7 +4,10 @@
    ``/healthz`` and user-to-items routes, all served by uvicorn in a child process on this
    machine and called from this process over keep-alive loopback connections.
 2. Bulk ratings: a 100,836-rating ``PUT ratings-bulk/`` (ml-latest-small, pkl body) stored,
-   against a bare ``executemany`` of the same rows into a plain SQLite table.
+   against a bare ``executemany`` of the same rows into a plain SQLite table; and, when
+   PostgreSQL answers at ``RECOAPI_BENCH_POSTGRES_URL`` (default the local ``test``
+   database), the same request on the PostgreSQL store against a bare ``COPY`` of the rows
+   into a plain table with the same primary key.
 3. In-process recommendation: ``EngineManager.user_items`` on ml-latest-small, against a bare
    ``numpy.argpartition`` top-10 over the same number of scores.
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pickle
 import platform
 import sqlite3
@@ -23,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 import zlib
 from pathlib import Path
 from typing import Any
@@ -37,6 +42,9 @@ from movielens import load  # noqa: E402
 from server import ROOT_EMAIL, ROOT_PASSWORD, ServerProcess, free_port  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "ml-latest-small"
+POSTGRES_URL = os.environ.get(
+    "RECOAPI_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 BARE_APP = "benchmarks.bare_asgi:app"
 
 
@@ -193,6 +201,76 @@ def bench_bulk(repeat: int) -> dict[str, Any]:
     }
 
 
+def _postgres_ready() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3):
+            return True
+    except Exception:  # noqa: BLE001 - any failure means "no PostgreSQL to measure"
+        return False
+
+
+def bench_bulk_postgres(repeat: int) -> dict[str, Any]:
+    """The same upload on the PostgreSQL store (a fresh schema per run, dropped after)."""
+    import psycopg
+    from psycopg import sql
+
+    ml = load(DATA)
+    times, bare = [], []
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        for _ in range(repeat):
+            schema = f"bench_{uuid.uuid4().hex[:10]}"
+            separator = "&" if "?" in POSTGRES_URL else "?"
+            env = {"RECOAPI_STORE_URL": f"{POSTGRES_URL}{separator}schema={schema}"}
+            try:
+                with tempfile.TemporaryDirectory() as tmp:
+                    server = ServerProcess(Path(tmp), debounce=600, extra_env=env).start()
+                    try:
+                        _, elapsed = upload_movielens(server)
+                    finally:
+                        server.stop()
+                times.append(elapsed)
+                bare.append(_bare_copy(admin, schema, ml.ratings))
+            finally:
+                admin.execute(
+                    sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+                )
+    ours, base = statistics.median(times), statistics.median(bare)
+    return {
+        "recoapi PUT /v1/ratings-bulk/ on PostgreSQL (pkl, one request) median_s": round(ours, 3),
+        "bare PostgreSQL COPY into a keyed table median_s": round(base, 3),
+        "ratio (PostgreSQL)": round(ours / base, 2),
+    }
+
+
+def _bare_copy(conn: Any, schema: str, rows: np.ndarray) -> float:
+    from psycopg import sql
+
+    table = sql.Identifier(schema, "bare_ratings")
+    conn.execute(
+        sql.SQL(
+            "CREATE TABLE {} (u integer, i integer, rating real, ts double precision,"
+            " PRIMARY KEY (u, i))"
+        ).format(table)
+    )
+    text = "".join(
+        f"{u}\t{i}\t{r}\t{t}\n"
+        for u, i, r, t in zip(
+            rows["user_id"].tolist(),
+            rows["item_id"].tolist(),
+            rows["rating"].astype(float).tolist(),
+            rows["timestamp"].tolist(),
+            strict=True,
+        )
+    )
+    start = time.perf_counter()
+    with conn.transaction(), conn.cursor() as cur:
+        with cur.copy(sql.SQL("COPY {} FROM STDIN").format(table)) as copy:
+            copy.write(text)
+    return time.perf_counter() - start
+
+
 def bench_engine(repeat: int) -> dict[str, Any]:
     from recoapi.api.factory import create_app
     from recoapi.config import settings_from_env
@@ -293,7 +371,7 @@ def main() -> None:
         ),
         "date": time.strftime("%Y-%m-%d"),
         "http": bench_http(args.repeat),
-        "bulk": bench_bulk(3),
+        "bulk": {**bench_bulk(3), **(bench_bulk_postgres(3) if _postgres_ready() else {})},
         "engine": bench_engine(args.repeat * 4),
     }
     print(json.dumps(results, indent=1))
