@@ -199,10 +199,11 @@ def _protocol(reports: list[dict[str, Any]]) -> str:
 - **Ratings** are on the API's 1..10 scale (MovieLens stars doubled). Every model gets the
   same training ratings. Peers binarize them (all ratings, or only those >= 7/10: the
   threshold is tuned like any other hyperparameter); recoapi turns them into signal weights
-  with its own `build_profiles`.
-- **Querying.** recoapi is trained with `recoapi.engine.training.train` and queried with
-  `build_profiles` + `rank_profiles` (the session endpoint's path: the given ratings in,
-  those rated items excluded, no filter), and item-to-items with `rank_similar`. Peers
+  with its own rating weights.
+- **Querying.** recoapi is trained with `recoapi.engine.training.train`, the server's
+  trainer, and queried one user at a time with `recoapi.engine.rank_events`, the function
+  behind the user-to-items and session routes (the given ratings in, those rated items
+  excluded, no filter), and item-to-items with `rank_similar`. Peers
   fold an unseen user in from the same ratings: EASE and item-kNN score the profile
   directly, ALS solves the user's least-squares step with the item factors fixed, BPR runs
   its own pairwise objective on the user vector with the item factors fixed.

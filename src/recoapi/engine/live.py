@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from recoapi.engine.base import PropertyColumn, Recommender
 from recoapi.engine.profiles import build_profiles, rating_weights
+from recoapi.engine.ranking import rank_profile
 from recoapi.store.base import InteractionsArrays, RatingsArrays
 
 LOW_RATING = 4.0  # out of 10: an item rated this low never comes back in that user's list
@@ -129,6 +132,36 @@ def profile_rows(
         signal,
         _row(everything, np.ones(len(everything), bool), n_items),
         _row(low, np.ones(len(low), bool), n_items),
+    )
+
+
+def rank_events(
+    model: Recommender,
+    items: np.ndarray,
+    ratings: np.ndarray,
+    types: np.ndarray | None = None,
+    *,
+    amt: int,
+    offset: int = 0,
+    exclude_rated: bool = True,
+    candidate_mask: np.ndarray | None = None,
+    rerank: Sequence[Any] | None = None,
+    item_properties: Any = None,
+) -> np.ndarray:
+    """Recommendations for one profile given as raw events: what the user-to-items and
+    session routes answer, and what ``recoapi eval`` measures. Items rated <= 4/10 never
+    come back, even with ``exclude_rated`` false."""
+    signal, rated, low = profile_rows(model.n_items, items, ratings, types)
+    return rank_profile(
+        model,
+        signal,
+        amt=amt,
+        offset=offset,
+        exclude=rated if exclude_rated else None,
+        always_exclude=low,
+        candidate_mask=candidate_mask,
+        rerank=rerank,
+        item_properties=item_properties,
     )
 
 

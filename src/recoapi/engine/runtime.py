@@ -18,7 +18,7 @@ import numpy as np
 
 from recoapi.core.filters import bind_filters, filter_mask, parse_filters, parse_reranking
 from recoapi.core.properties import PropertySpec
-from recoapi.engine.live import Feedback, MaskCache, ServingModel, profile_rows
+from recoapi.engine.live import Feedback, MaskCache, ServingModel, profile_rows, rank_events
 from recoapi.engine.models import load_model
 from recoapi.engine.ranking import rank_profile, rank_similar, top_k
 from recoapi.engine.trainer import RETRAIN_TASK, Trainer, item_columns
@@ -273,14 +273,14 @@ class EngineManager:
     ) -> tuple[np.ndarray, int]:
         """Recommendations for a profile given as raw events (a user's, or a session's)."""
         engine, serving = self._serving(record)
-        signal, rated, low = profile_rows(serving.n_items, items, ratings, types)
-        ranked = rank_profile(
+        ranked = rank_events(
             serving.model,
-            signal,
+            items,
+            ratings,
+            types,
             amt=query.amt,
             offset=query.offset,
-            exclude=rated if query.exclude_rated else None,
-            always_exclude=low,
+            exclude_rated=query.exclude_rated,
             candidate_mask=self._mask(engine, serving, query.filters, specs),
             rerank=self._rerank(query),
             item_properties=serving.columns(),

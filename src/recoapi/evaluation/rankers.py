@@ -1,10 +1,10 @@
 """One interface over the engine and the peers: rank the items of evaluated users.
 
-``EngineRanker`` goes through exactly the functions the server calls for a session:
-``build_profiles`` (raw ratings to signal weights), then ``rank_profiles`` with the rated
-items excluded and no filter; item-to-items goes through ``rank_similar``. ``PeerRanker``
-ranks a peer's dense scores with the same exclusion and the same tie rule (score
-descending, then item index ascending).
+``EngineRanker`` goes through exactly the function the server calls for a user or a
+session, ``rank_events`` (raw ratings to signal weights, the rated items excluded, items
+rated <= 4/10 never shown), with no filter; item-to-items goes through ``rank_similar``.
+``PeerRanker`` ranks a peer's dense scores with the same exclusion and the same tie rule
+(score descending, then item index ascending).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from recoapi.engine.base import Recommender, TrainingData
-from recoapi.engine.profiles import build_profiles
-from recoapi.engine.ranking import rank_profiles, rank_similar
+from recoapi.engine.live import rank_events
+from recoapi.engine.ranking import rank_similar
 from recoapi.evaluation.peers import Peer
 from recoapi.evaluation.protocols import EvalUsers
 
@@ -85,7 +85,8 @@ class PeerRanker:
 
 
 class EngineRanker:
-    """A trained engine model, queried like the server queries it."""
+    """A trained engine model, queried like the server queries it: one profile at a time
+    through ``rank_events``, the function behind the user-to-items and session routes."""
 
     def __init__(self, model: Recommender, name: str = "recoapi") -> None:
         self.model, self.name = model, name
@@ -93,23 +94,19 @@ class EngineRanker:
     def rank(
         self, users: EvalUsers, amt: int, candidate_mask: np.ndarray | None = None
     ) -> list[np.ndarray]:
-        out: list[np.ndarray] = []
-        for rows in _batches(users.n_rows):
-            part = users.subset(rows)
-            profiles = build_profiles(
-                self.model.n_items,
-                part.profile_row,
-                part.profile_item,
-                ratings=part.profile_rating,
-                n_rows=part.n_rows,
+        order = np.argsort(users.profile_row, kind="stable")
+        bounds = np.searchsorted(users.profile_row[order], np.arange(users.n_rows + 1))
+        items, ratings = users.profile_item[order], users.profile_rating[order]
+        return [
+            rank_events(
+                self.model,
+                items[bounds[r] : bounds[r + 1]].astype(np.int64),
+                ratings[bounds[r] : bounds[r + 1]].astype(np.float64),
+                amt=amt,
+                candidate_mask=candidate_mask,
             )
-            rated = part.profile_matrix(self.model.n_items).astype(bool)
-            out.extend(
-                rank_profiles(
-                    self.model, profiles, amt=amt, exclude=rated, candidate_mask=candidate_mask
-                )
-            )
-        return out
+            for r in range(users.n_rows)
+        ]
 
     def similar(self, item: int, amt: int) -> np.ndarray | None:
         return rank_similar(self.model, item, amt=amt)
