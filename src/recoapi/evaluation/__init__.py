@@ -1,8 +1,8 @@
 """Offline evaluation: ``recoapi eval`` and the code behind EVALUATION.md.
 
 The engine is trained and queried through the server's own functions
-(``recoapi.engine.training.train``, ``build_profiles``, ``rank_profiles``,
-``rank_similar``); the peers in ``peers`` exist only to be measured against.
+(``recoapi.engine.training.train``, ``rank_events``, ``rank_similar``); the peers in
+``peers`` exist only to be measured against.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from recoapi.evaluation.protocols import (
     Split,
     make_cold_item_split,
     make_split,
+    max_folds,
     strong_generalization,
     temporal,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "load_dataset",
     "make_cold_item_split",
     "make_split",
+    "max_folds",
     "ndcg_at_k",
     "recall_at_k",
     "run",
