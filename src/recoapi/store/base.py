@@ -15,6 +15,19 @@ import numpy as np
 
 from recoapi.core.vocab import Vocab
 
+# Every table holding one database's data (column ``dbn``): deleting a database empties
+# them all, in both stores.
+DATABASE_TABLES = (
+    "ratings",
+    "interactions",
+    "entities",
+    "properties",
+    "resolved_sessions",
+    "tasks",
+    "models",
+    "scenarios",
+)
+
 
 @dataclass(frozen=True)
 class DatabaseRecord:

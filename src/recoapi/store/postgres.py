@@ -46,6 +46,7 @@ from recoapi.core.vocab import Vocab
 from recoapi.errors import StoreError, WrongData
 from recoapi.store._postgres_data import DataMixin
 from recoapi.store.base import (
+    DATABASE_TABLES,
     AccountRecord,
     DatabaseRecord,
     RefreshTokenRecord,
@@ -506,16 +507,7 @@ class PostgresStore(DataMixin):
         if record is None:
             return
         with self._tx() as c:
-            for table in (
-                "ratings",
-                "interactions",
-                "entities",
-                "properties",
-                "resolved_sessions",
-                "tasks",
-                "models",
-                "scenarios",
-            ):
+            for table in DATABASE_TABLES:
                 c.execute(
                     sql.SQL("DELETE FROM {} WHERE dbn = %s").format(sql.Identifier(table)),
                     (record.n,),

@@ -24,6 +24,7 @@ from recoapi.core.vocab import Vocab
 from recoapi.errors import StoreError
 from recoapi.store._sqlite_data import DataMixin
 from recoapi.store.base import (
+    DATABASE_TABLES,
     AccountRecord,
     DatabaseRecord,
     RefreshTokenRecord,
@@ -313,16 +314,7 @@ class SQLiteStore(DataMixin):
         if record is None:
             return
         with self._tx() as c:
-            for table in (
-                "ratings",
-                "interactions",
-                "entities",
-                "properties",
-                "resolved_sessions",
-                "tasks",
-                "models",
-                "scenarios",
-            ):
+            for table in DATABASE_TABLES:
                 c.execute(f"DELETE FROM {table} WHERE dbn = ?", (record.n,))
             c.execute("DELETE FROM databases WHERE n = ?", (record.n,))
         self._vocabs.pop((record.n, "item"), None)

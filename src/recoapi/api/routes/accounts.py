@@ -88,10 +88,13 @@ def login_refresh_token(req: Request) -> dict[str, Any]:
     if account is None:
         raise RefreshTokenExpired("the account of this refresh token no longer exists")
     database = _selected_database(req, account)
-    if database is None and record.db_id:
-        database = req.state.store.get_database(record.db_id)
-        if database is None or database.org_id != account.org_id:
-            raise RefreshTokenExpired("the database of this refresh token no longer exists")
+    if database is None:
+        try:
+            database = _database_by_id(req, account, record.db_id)
+        except NotFoundError:  # the token's database was deleted: it can never be refreshed
+            raise RefreshTokenExpired(
+                "the database of this refresh token no longer exists"
+            ) from None
     return _issue(req, account, database, record.frontend if database else {})
 
 
